@@ -1,0 +1,228 @@
+"""The ``srbench`` command line. Sub-commands import their modules lazily so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from srbench import __version__
+from srbench.errors import SrbenchError
+
+#: sub-commands implemented in their own modules: name -> (module, help). Each module exposes
+#: ``add_arguments(parser)`` and ``run(args) -> int``.
+EXTERNAL = {
+    "compare": ("srbench.compare", "compare two runs / summaries cell by cell (CI regression)"),
+    "baseline": ("srbench.baseline", "write a checked-in baseline from a run"),
+    "report": ("srbench.report", "build a static HTML leaderboard site from run folders"),
+}
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _scales(text: str) -> list[int]:
+    try:
+        out = [int(t) for t in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scales must be integers like 4 or 2,3,4, got {text!r}") from None
+    if not out or any(s < 1 for s in out):
+        raise argparse.ArgumentTypeError(f"invalid scales {text!r}")
+    return out
+
+
+def _kv(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    k, v = text.split("=", 1)
+    return k.strip(), v.strip()
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--methods", "-m", type=_csv, required=True, help="comma-separated, e.g. bicubic,esrgan:psnr")
+    p.add_argument("--datasets", "-d", type=_csv, required=True, help="comma-separated, e.g. set5,urban100")
+    p.add_argument("--scale", type=_scales, default=[4], help="scale(s), e.g. 4 or 2,3,4 (default 4)")
+    p.add_argument("--metrics", type=_csv, default=None, help="comma-separated (default: psnr_y,ssim_y)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<timestamp>)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    p.add_argument("--protocol", default="rgb", choices=["rgb", "luma"],
+                   help="rgb: methods see RGB uint8 LR (default); luma: the SRCNN/VDSR luminance pipeline of the classic bicubic table")
+    p.add_argument("--seed", type=int, default=0, help="seed for stochastic methods (default 0)")
+    p.add_argument("--samples", type=int, default=1, help="SR samples per image for stochastic methods (diversity)")
+    p.add_argument("--ref", default=None, help="reference for reference-based methods: lr, noise, an image or a folder")
+    p.add_argument("--tile", type=int, default=None, help="tile size for tiled inference (learned methods)")
+    p.add_argument("--tile-overlap", type=int, default=None, help="tile overlap in LR pixels")
+    p.add_argument("--option", type=_kv, action="append", default=[], metavar="KEY=VALUE", help="adapter option (repeatable)")
+    p.add_argument("--weights", type=_kv, action="append", default=[], metavar="METHOD=PATH",
+                   help="use this checkpoint file/folder for METHOD (repeatable)")
+    p.add_argument("--save-images", action="store_true", help="write SR images into the run folder")
+    p.add_argument("--offline", action="store_true", default=None, help="never download (also SRBENCH_OFFLINE=1)")
+    p.add_argument("--report", type=Path, nargs="?", const=True, default=None, help="also build the HTML site (default <run>/site)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_run(args) -> int:
+    from srbench.results import format_summary, read_summary
+    from srbench.runner import RunConfig, run
+
+    options = dict(args.option)
+    if args.ref is not None:
+        options["ref"] = args.ref
+    if args.tile is not None:
+        options["tile"] = args.tile
+    if args.tile_overlap is not None:
+        options["tile_overlap"] = args.tile_overlap
+    cfg = RunConfig(
+        methods=args.methods, datasets=args.datasets, scales=args.scale, metrics=args.metrics, out=args.out,
+        device=args.device, protocol=args.protocol, seed=args.seed, samples=args.samples,
+        save_images=args.save_images or bool(args.report), weights=dict(args.weights), offline=args.offline,
+        options=options, progress=not args.no_progress and sys.stderr.isatty(), command=sys.argv[:],
+    )
+    out = run(cfg)
+    rows = read_summary(out / "summary.csv")
+    print(f"protocol: {cfg.protocol}   (Y-channel metrics, shave = scale)")
+    print(format_summary(rows, metric_order=None))
+    print(f"\nrun folder: {out}")
+    if args.report:
+        from srbench.report import build_site
+
+        site = out / "site" if args.report is True else args.report
+        index = build_site([out], site)
+        print(f"report: {index}")
+    return 0
+
+
+def _add_list(p):
+    p.add_argument("what", nargs="?", choices=["methods", "datasets", "metrics", "all"], default="all")
+    p.add_argument("--verbose", "-v", action="store_true", help="notes and parameter counts (imports torch)")
+
+
+def cmd_list(args) -> int:
+    from srbench import datasets, registry
+    from srbench import weights as w
+
+    if args.what in ("methods", "all"):
+        print("methods:")
+        for name, info in sorted(registry.methods().items()):
+            flags = ",".join(f for f, on in (("stochastic", info.stochastic), ("reference", info.reference_based)) if on)
+            variants = list(info.variants) or ["-"]
+            status = {v: w.status(info, v) for v in info.variants} if info.learned else {}
+            wtxt = "no weights needed" if not info.learned else " ".join(f"{v}:{s}" for v, s in status.items())
+            print(f"  {name:<12} x{','.join(map(str, info.scales)):<8} {flags:<20} weights[{wtxt}]  {info.title} ({info.paper})")
+            if args.verbose:
+                if len(variants) > 1:
+                    print(f"      variants: {', '.join(variants)}")
+                print(f"      code license: {info.code_license}; weights license: {info.weights_license}")
+                if info.param_count is not None:
+                    try:
+                        print(f"      parameters: {info.param_count():,}")
+                    except Exception as exc:  # noqa: BLE001 - listing must not fail
+                        print(f"      parameters: unavailable ({type(exc).__name__}: {exc})")
+                if info.notes:
+                    print(f"      notes: {info.notes}")
+        for name, err in sorted(registry.BROKEN.items()):
+            print(f"  {name:<12} BROKEN: {err}")
+    if args.what in ("datasets", "all"):
+        print("datasets:")
+        for name, spec in specs_sorted(datasets.specs()):
+            n = len(spec.images) if spec.images is not None else "?"
+            kind = "user-supplied" if spec.user_supplied else ("embedded" if spec.embedded else "download/mirror")
+            print(f"  {name:<12} {n:>4} images  x{','.join(map(str, spec.scales)):<8} {kind:<16} {spec.title}")
+    if args.what in ("metrics", "all"):
+        print("metrics:")
+        for name, m in sorted(registry.metrics().items()):
+            missing = m.missing_requirements()
+            avail = "available" if not missing else f"needs {', '.join(missing)}" + (f" (pip install 'srbench[{m.extra}]')" if m.extra else "")
+            fr = "full-ref" if m.full_reference else "no-ref"
+            print(f"  {name:<14} {m.arrow} {m.kind:<8} {fr:<8} v{m.version:<3} {avail:<12} {m.description}")
+            if args.verbose:
+                if m.convention:
+                    print(f"      convention: {m.convention}")
+                for wt in m.weights:
+                    print(f"      weights: {wt.file} in {wt.cache} (from {wt.url})")
+    return 0
+
+
+def specs_sorted(specs):
+    return sorted(specs.items())
+
+
+def _add_weights(p):
+    sub = p.add_subparsers(dest="action", required=True)
+    imp = sub.add_parser("import", help="verify a checkpoint file and copy it into the cache")
+    imp.add_argument("method")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--name", default=None, help="declared file name, when the file was renamed")
+    sub.add_parser("list", help="declared weight files and whether they are present")
+    where = sub.add_parser("where", help="print the cache folder of a method")
+    where.add_argument("method")
+
+
+def cmd_weights(args) -> int:
+    from srbench import registry
+    from srbench import weights as w
+
+    if args.action == "import":
+        info, variant = registry.get_method(args.method)
+        r = w.import_file(info, args.file, variant if ":" in args.method else None, args.name)
+        print(f"imported {r.file.name} for {info.name}: sha256 {r.sha256} ({r.provenance}) -> {r.path}")
+        return 0
+    if args.action == "where":
+        info, _ = registry.get_method(args.method)
+        print(w.cache_dir(info.name))
+        return 0
+    for name, info in sorted(registry.methods().items()):
+        for variant, files in info.variants.items():
+            for wf in files:
+                present = (w.cache_dir(name) / wf.name).is_file()
+                print(f"{name}:{variant:<10} {wf.name:<45} {'present' if present else 'missing':<8} {wf.urls[0] if wf.urls else wf.source}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="srbench", description="Evaluate image super-resolution methods on standard datasets.")
+    parser.add_argument("--version", action="version", version=f"srbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_run(sub.add_parser("run", help="run methods on datasets and compute metrics"))
+    _add_list(sub.add_parser("list", help="list methods, datasets and metrics"))
+    _add_weights(sub.add_parser("weights", help="manage method checkpoints"))
+    for name, (module, help_text) in EXTERNAL.items():
+        sp = sub.add_parser(name, help=help_text)
+        sp.set_defaults(_module=module)
+        # defer the module import until this sub-command is actually used
+        if name in sys.argv[1:2]:
+            try:
+                importlib.import_module(module).add_arguments(sp)
+            except ModuleNotFoundError as exc:
+                sp.set_defaults(_missing=str(exc))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in EXTERNAL and sys.argv[1:2] != argv[:1]:
+        sys.argv = [sys.argv[0], *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "weights":
+            return cmd_weights(args)
+        if getattr(args, "_missing", None):
+            raise SrbenchError(f"the {args.command!r} command is not available: {args._missing}")
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except SrbenchError as exc:
+        print(f"srbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("srbench: interrupted; finished images are cached - re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The evaluation conventions of the published SR tables, written once.
+
+Every metric and the runner take these from here: colour conversion to luminance, the crop of the HR
+image to a multiple of the scale ("modcrop"), the border shave, rounding, and the default seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srbench.imresize import matlab_round
+
+#: Seed used when a run does not name one.
+DEFAULT_SEED = 0
+
+#: ITU-R BT.601 luma with the studio-range offset, as MATLAB's ``rgb2ycbcr`` (inputs scaled to [0, 1]).
+_BT601_Y = np.array([65.481, 128.553, 24.966], dtype=np.float64)
+
+
+def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom/right so that height and width are multiples of ``scale`` (top-left kept)."""
+    h, w = img.shape[:2]
+    return img[: h - h % scale, : w - w % scale]
+
+
+def shave(img: np.ndarray, border: int) -> np.ndarray:
+    """Remove ``border`` pixels from each side."""
+    if border <= 0:
+        return img
+    return img[border:-border, border:-border]
+
+
+def to_luma(img: np.ndarray) -> np.ndarray:
+    """Luminance in [0, 255] float64 as the SR tables score it (not rounded).
+
+    * RGB uint8: BT.601 ``Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255``;
+    * single-channel (Set14 ``bridge``): the grey values as they are. This is what the SRCNN/VDSR
+      evaluation code does (``rgb2ycbcr`` is only applied to 3-channel images) and what produces the
+      published Set14 numbers. A method fed a grey LR gets it replicated to RGB; its RGB output is
+      brought back to grey with :func:`rgb_to_grey` before scoring.
+    """
+    img = np.asarray(img)
+    if img.ndim == 2:
+        return img.astype(np.float64)
+    if img.ndim == 3 and img.shape[2] == 3:
+        return 16.0 + img.astype(np.float64) @ _BT601_Y / 255.0
+    raise ValueError(f"expected an HxW or HxWx3 image, got shape {img.shape}")
+
+
+def to_luma_uint8(img: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2ycbcr`` Y of a uint8 image, rounded to uint8 (PIRM / SRCNN convention)."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        return img.astype(np.uint8)
+    return np.clip(matlab_round(to_luma(img)), 0, 255).astype(np.uint8)
+
+
+def rgb_to_grey(img: np.ndarray) -> np.ndarray:
+    """Full-range BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` rounded to uint8; maps grey RGB to itself."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        return img
+    y = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return np.clip(matlab_round(y), 0, 255).astype(np.uint8)
+
+
+def grey_to_rgb(img: np.ndarray) -> np.ndarray:
+    """Replicate a single-channel image to three channels (what RGB methods are fed)."""
+    img = np.asarray(img)
+    return np.repeat(img[:, :, None], 3, axis=2) if img.ndim == 2 else img
+
+
+def quantize(img: np.ndarray) -> np.ndarray:
+    """Float image in [0, 255] to uint8: clip, then round half away from zero (MATLAB ``uint8``)."""
+    return np.clip(matlab_round(np.asarray(img, dtype=np.float64)), 0, 255).astype(np.uint8)

@@ -1,0 +1,44 @@
+"""Errors that srbench reports to the user as a message, not a traceback."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class SrbenchError(Exception):
+    """A problem the user can fix; the CLI prints it and exits with ``exit_code``."""
+
+    exit_code = 2
+
+
+class UnknownNameError(SrbenchError):
+    def __init__(self, kind: str, name: str, known):
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"unknown {kind} {name!r}.{hint} Known: {', '.join(known)}")
+        self.kind, self.name, self.suggestions = kind, name, close
+
+
+class DatasetError(SrbenchError):
+    pass
+
+
+class ImageError(SrbenchError):
+    pass
+
+
+class WeightsError(SrbenchError):
+    pass
+
+
+class MethodOutputError(SrbenchError):
+    pass
+
+
+class MissingDependencyError(SrbenchError):
+    pass
+
+
+class OutputDirError(SrbenchError):
+    pass

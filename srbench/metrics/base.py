@@ -1,0 +1,73 @@
+"""Metric metadata and the interfaces the runner calls.
+
+Three kinds of metric:
+
+* ``image``: ``factory(device=...)`` returns ``f(sr, hr, ctx) -> float`` for one SR/HR pair;
+* ``dataset``: ``factory(device=..., **options)`` returns an accumulator with ``update(sr, hr, ctx)`` and
+  ``result() -> float`` (FID);
+* ``samples``: ``factory(device=...)`` returns ``f(samples, hr, ctx) -> dict[str, float]`` over the n SR
+  samples of one image (diversity).
+
+``sr`` and ``hr`` are uint8 arrays of the same shape (HxWx3 RGB, or HxW for single-channel images and for
+the luminance protocol); ``hr`` is already modcropped. Any returned object may expose ``provenance()``
+(weight files with sha256, library versions) which the runner records in the manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MetricWeight:
+    """A weight file a metric loads through a standard cache (documentation + error messages)."""
+
+    file: str  # file name, e.g. "alexnet-owt-7be5be79.pth"
+    cache: str  # where the standard cache keeps it, e.g. "$TORCH_HOME/hub/checkpoints/"
+    url: str  # official download location
+    used_by: str = ""
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    description: str
+    higher_is_better: bool
+    full_reference: bool
+    kind: str  # "image" | "dataset" | "samples"
+    version: str  # bump when the value may change (invalidates cached values)
+    factory: str  # "module:callable"
+    convention: str = ""  # colour space, crop, averaging ...
+    extra: str | None = None  # pip extra providing its dependencies, e.g. "pi"
+    requires: tuple[str, ...] = ()  # importable modules it needs
+    weights: tuple[MetricWeight, ...] = ()
+    default: bool = False  # computed when --metrics is not given
+    reference: str = ""  # what it is calibrated against
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def direction(self) -> str:
+        return "higher" if self.higher_is_better else "lower"
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self.higher_is_better else "↓"
+
+    def missing_requirements(self) -> list[str]:
+        import importlib.util
+
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+
+@dataclass
+class MetricContext:
+    """What a metric may need besides SR and HR."""
+
+    scale: int
+    lr: np.ndarray | None = None  # the LR the method was given (uint8)
+    device: str = "cpu"
+    protocol: str = "rgb"
+    image: str = ""  # image name, for messages

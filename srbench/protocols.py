@@ -1,0 +1,57 @@
+"""Evaluation protocols: how the LR input is made and what the method and the metrics see.
+
+``rgb`` (default; what every learned method goes through)
+    LR = MATLAB bicubic 1/s of the modcropped uint8 HR (``srbench.imresize``), uint8 RGB; the method
+    returns RGB; the SR is quantised to uint8 and scored on BT.601 Y (not rounded). Single-channel HR
+    images (Set14 ``bridge``): the LR is single-channel, the method gets it replicated to RGB, and its
+    output is brought back to grey (full-range BT.601 luma, identity on grey) for scoring.
+
+``luma`` (the SRCNN/VDSR pipeline that produced the classic bicubic table)
+    Y = MATLAB ``rgb2ycbcr`` of the uint8 HR, rounded; modcrop; /255; bicubic down by 1/s and the method
+    up by s in floating point, no rounding between; SR = round(clip(255 * result)); scored on Y. Only
+    methods that implement ``upscale_luma`` (bicubic) support it. The two protocols differ by up to
+    ~0.015 dB PSNR (Set5 x2: 33.6621 luma vs 33.6741 rgb) and are never mixed in one column: the
+    protocol is part of every result row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from srbench.conventions import grey_to_rgb, modcrop, quantize, rgb_to_grey, to_luma_uint8
+from srbench.imresize import imresize
+
+PROTOCOLS = ("rgb", "luma")
+
+
+@dataclass
+class Prepared:
+    hr: np.ndarray  # what metrics compare against (uint8; HxWx3, or HxW for grey / luma)
+    lr: np.ndarray  # the LR as produced (uint8 for rgb, float64 in [0, 1] for luma)
+    method_input: np.ndarray  # what the method is given
+
+
+def prepare(hr: np.ndarray, scale: int, protocol: str) -> Prepared:
+    hr = modcrop(hr, scale)
+    if protocol == "rgb":
+        lr = imresize(hr, 1.0 / scale)
+        return Prepared(hr, lr, grey_to_rgb(lr))
+    if protocol == "luma":
+        y = to_luma_uint8(hr)
+        lr = imresize(y.astype(np.float64) / 255.0, 1.0 / scale)
+        return Prepared(y, lr, lr)
+    raise ValueError(f"unknown protocol {protocol!r}; choose from {PROTOCOLS}")
+
+
+def to_scored(sr: np.ndarray, prepared: Prepared, protocol: str) -> np.ndarray:
+    """Method output -> the uint8 image the metrics score (same layout as ``prepared.hr``)."""
+    if protocol == "luma":
+        return quantize(255.0 * np.asarray(sr, dtype=np.float64))
+    sr = np.asarray(sr)
+    if sr.dtype != np.uint8:
+        sr = quantize(sr)
+    if prepared.hr.ndim == 2 and sr.ndim == 3:
+        sr = rgb_to_grey(sr)
+    return sr

@@ -1,0 +1,222 @@
+"""The run folder (``docs/run-format.md``): manifest, per-image rows, summary, saved images."""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from srbench import __version__
+from srbench.images import write_png
+
+SCHEMA = 1
+SUMMARY_COLUMNS = [
+    "method", "dataset", "scale", "metric", "value", "n_images", "protocol",
+    "metric_version", "adapter_version", "dataset_version", "weights_sha256",
+]
+PER_IMAGE_COLUMNS = ["method", "dataset", "scale", "image", "metric", "value", "sample"]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _device_text(device: str) -> str:
+    if str(device).startswith("cuda") and "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"{device} ({torch.cuda.get_device_name(0)})"
+    return str(device)
+
+
+def provenance_header(device: str, command: list[str]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "srbench_version": __version__,
+        "created": _now(),
+        "finished": None,
+        "command": list(command),
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.node(),
+        "packages": {p: _version(p) for p in ("numpy", "scipy", "pillow", "torch", "torchvision", "lpips", "pyiqa", "pytorch-fid")},
+        "device": _device_text(device),
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def safe_component(name: str) -> str:
+    """A file-name component for a method/dataset/image name (``:`` -> ``__``, no separators)."""
+    out = name.replace(":", "__")
+    return "".join(c if (c.isalnum() or c in "-_.") else "_" for c in out).lstrip(".") or "_"
+
+
+class RunWriter:
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self.manifest: dict[str, Any] = {}
+        self.image_rows: list[tuple] = []
+        self.set_values: dict[tuple, tuple[float, int]] = {}
+        self._fh = None
+        self._csv = None
+
+    def start(self, manifest: dict[str, Any]) -> None:
+        self.manifest = manifest
+        self._write_manifest()
+        # rows are rewritten from scratch on each (re-)run; values come back from the caches
+        self._fh = open(self.out / "per_image.csv", "w", newline="")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(PER_IMAGE_COLUMNS)
+        self._fh.flush()
+
+    def _write_manifest(self) -> None:
+        _atomic_write_text(self.out / "manifest.json", json.dumps(self.manifest, indent=2, default=str) + "\n")
+
+    def update_manifest(self, extra: dict[str, Any]) -> None:
+        for k, v in extra.items():
+            if isinstance(v, dict) and isinstance(self.manifest.get(k), dict):
+                for kk, vv in v.items():
+                    if isinstance(vv, dict) and isinstance(self.manifest[k].get(kk), dict):
+                        self.manifest[k][kk].update(vv)
+                    else:
+                        self.manifest[k][kk] = vv
+            else:
+                self.manifest[k] = v
+        self._write_manifest()
+
+    def add_image_rows(self, method: str, dataset: str, scale: int, image: str, rows: Iterable[tuple]) -> None:
+        for metric, value, sample in rows:
+            row = (method, dataset, scale, image, metric, value, "" if sample is None else sample)
+            self.image_rows.append(row)
+            self._csv.writerow([*row[:5], repr(float(value)), row[6]])
+        self._fh.flush()
+
+    def add_set_value(self, method: str, dataset: str, scale: int, metric: str, value: float, n: int) -> None:
+        self.set_values[(method, dataset, scale, metric)] = (value, n)
+
+    def save_images(self, method: str, dataset: str, scale: int, image: str, srs, stochastic: bool) -> None:
+        base = self.out / "images" / safe_component(method) / safe_component(dataset) / f"x{scale}"
+        if stochastic:
+            for i, sr in enumerate(srs):
+                write_png(base / safe_component(image) / f"s{i}.png", sr)
+        else:
+            write_png(base / f"{safe_component(image)}.png", srs[0])
+
+    def finish(self, summary_rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+        if self._fh:
+            self._fh.close()
+        import io
+
+        sio = io.StringIO()
+        w = csv.DictWriter(sio, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        for r in summary_rows:
+            w.writerow({**r, "value": repr(float(r["value"]))})
+        _atomic_write_text(self.out / "summary.csv", sio.getvalue())
+        self.update_manifest({**extra, "finished": _now()})
+
+
+def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[str, str], protocol: str) -> list[dict[str, Any]]:
+    """Dataset values: mean over images of the per-image value (sample rows excluded)."""
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    for method, dataset, scale, image, metric, value, sample in writer.image_rows:
+        if sample != "" and sample is not None:
+            continue
+        acc[(method, dataset, scale, metric)].append(float(value))
+    cells = {k: (float(np.mean(v)), len(v)) for k, v in acc.items()}
+    cells.update(writer.set_values)
+    rows = []
+    for (method, dataset, scale, metric), (value, n) in cells.items():
+        m = methods_meta[method]
+        version = metric_versions.get(metric, "")
+        rows.append({
+            "method": method, "dataset": dataset, "scale": scale, "metric": metric, "value": value,
+            "n_images": n, "protocol": protocol, "metric_version": version,
+            "adapter_version": m.info.adapter_version, "dataset_version": datasets[dataset].spec.version,
+            "weights_sha256": m.weights_sha,
+        })
+    order = {name: i for i, name in enumerate(metric_versions)}
+    rows.sort(key=lambda r: (r["dataset"], r["scale"], r["method"], order.get(r["metric"], 99), r["metric"]))
+    return rows
+
+
+def read_summary(path: Path) -> list[dict[str, Any]]:
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(line for line in f if not line.startswith("#"))]
+    for r in rows:
+        r["scale"] = int(r["scale"])
+        r["value"] = float(r["value"])
+        r["n_images"] = int(r["n_images"])
+    return rows
+
+
+def format_summary(rows: list[dict[str, Any]], metric_order: list[str] | None = None) -> str:
+    """A readable table: one line per (dataset, scale, method), metrics as columns."""
+    if not rows:
+        return "(no results)"
+    metrics = metric_order or sorted({r["metric"] for r in rows})
+    metrics = [m for m in metrics if any(r["metric"] == m for r in rows)]
+    metrics += sorted({r["metric"] for r in rows} - set(metrics))
+    table: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        table[(r["dataset"], r["scale"], r["method"], r["n_images"] if r["metric"] in metrics else 0)][r["metric"]] = r["value"]
+    grouped: dict[tuple, dict[str, float]] = defaultdict(dict)
+    counts: dict[tuple, int] = {}
+    for (d, s, m, n), vals in table.items():
+        grouped[(d, s, m)].update(vals)
+        counts[(d, s, m)] = max(counts.get((d, s, m), 0), n)
+    head = ["dataset", "scale", "method", "images"] + metrics
+    lines = [head]
+    for (d, s, m), vals in sorted(grouped.items()):
+        lines.append([d, f"x{s}", m, str(counts[(d, s, m)])] + [_fmt(vals.get(k)) for k in metrics])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    out = []
+    for i, row in enumerate(lines):
+        out.append("  ".join(c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and (math.isinf(v) or math.isnan(v)):
+        return str(v)
+    return f"{v:.4f}"

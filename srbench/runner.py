@@ -1,0 +1,402 @@
+"""``srbench run``: methods x datasets x scales -> SR images -> metrics -> a run folder.
+
+Everything expensive is cached by content (``srbench.cache``): an unchanged re-run computes no SR image
+and no metric value, and an interrupted run resumes without losing a finished image. Models are loaded
+only when some SR image is actually missing from the cache.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srbench import __version__
+from srbench import datasets as ds_mod
+from srbench import protocols, registry
+from srbench import weights as weights_mod
+from srbench.cache import ImageCache, ValueCache
+from srbench.conventions import DEFAULT_SEED
+from srbench.errors import MethodOutputError, MissingDependencyError, OutputDirError, SrbenchError
+from srbench.hashing import array_key, json_key
+from srbench.metrics.base import MetricContext
+from srbench.results import RunWriter, provenance_header, summarize
+
+
+@dataclass
+class RunConfig:
+    methods: list[str]
+    datasets: list[str]
+    scales: list[int] = field(default_factory=lambda: [4])
+    metrics: list[str] | None = None
+    out: Path | None = None
+    device: str = "cpu"
+    protocol: str = "rgb"
+    seed: int = DEFAULT_SEED
+    samples: int = 1
+    save_images: bool = False
+    weights: dict[str, str] = field(default_factory=dict)
+    offline: bool | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+    command: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Method:
+    spec: str  # as given, e.g. "esrgan:psnr"
+    info: Any
+    variant: str | None
+    weights: dict[str, Any] = field(default_factory=dict)
+    models: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.info.name if not self.variant or self.variant == self.info.default_variant else f"{self.info.name}:{self.variant}"
+
+    @property
+    def weights_sha(self) -> str:
+        return ";".join(self.weights[k].sha256 for k in sorted(self.weights))
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "method": self.info.name,
+            "variant": self.variant,
+            "adapter_version": self.info.adapter_version,
+            "weights": self.weights_sha,
+        }
+
+
+def default_metrics(samples: int) -> list[str]:
+    names = [n for n, m in registry.metrics().items() if m.default]
+    return names
+
+
+def _check_metric_available(info) -> None:
+    missing = info.missing_requirements()
+    if missing:
+        extra = f" (pip install 'srbench[{info.extra}]')" if info.extra else ""
+        raise MissingDependencyError(
+            f"metric {info.name!r} needs the Python package(s) {', '.join(missing)}{extra}"
+        )
+
+
+def default_out_dir() -> Path:
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _validate(cfg: RunConfig):
+    if cfg.protocol not in protocols.PROTOCOLS:
+        raise SrbenchError(f"unknown protocol {cfg.protocol!r}; choose from {', '.join(protocols.PROTOCOLS)}")
+    if cfg.samples < 1:
+        raise SrbenchError("--samples must be at least 1")
+    methods = []
+    for spec in cfg.methods:
+        info, variant = registry.get_method(spec)
+        for s in cfg.scales:
+            if s not in info.scales:
+                raise SrbenchError(f"method {info.name!r} supports scales {list(info.scales)}, not x{s}")
+        if cfg.protocol not in info.protocols:
+            raise SrbenchError(
+                f"method {info.name!r} does not support the {cfg.protocol!r} protocol (supports: {', '.join(info.protocols)})"
+            )
+        methods.append(_Method(spec, info, variant))
+    dsets = [ds_mod.get_spec(d) for d in cfg.datasets]
+    for d in dsets:
+        for s in cfg.scales:
+            if s not in d.scales:
+                raise SrbenchError(f"dataset {d.name!r} is declared for scales {list(d.scales)}, not x{s}")
+    names = cfg.metrics or default_metrics(cfg.samples)
+    if cfg.samples > 1 and cfg.metrics is None and "diversity" in registry.metrics():
+        names = names + ["diversity"]
+    metrics = [registry.get_metric(n) for n in names]
+    for m in metrics:
+        _check_metric_available(m)
+    return methods, dsets, metrics
+
+
+def _prepare_out(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputDirError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
+
+
+def _check_sr(sr: Any, expect_hw: tuple[int, int], label: str, image: str, luma: bool) -> np.ndarray:
+    if sr is None or not hasattr(sr, "shape"):
+        raise MethodOutputError(f"{label} returned {type(sr).__name__} for {image}, not an image array")
+    sr = np.asarray(sr)
+    if sr.shape[:2] != expect_hw or (not luma and (sr.ndim != 3 or sr.shape[2] != 3)) or (luma and sr.ndim != 2):
+        want = f"{expect_hw[0]}x{expect_hw[1]}" + ("" if luma else "x3")
+        raise MethodOutputError(f"{label} returned an image of shape {sr.shape} for {image}; expected {want}")
+    if sr.dtype != np.uint8:
+        if not np.issubdtype(sr.dtype, np.floating) and not np.issubdtype(sr.dtype, np.integer):
+            raise MethodOutputError(f"{label} returned dtype {sr.dtype} for {image}")
+        if not np.all(np.isfinite(sr)):
+            bad = int(np.size(sr) - np.count_nonzero(np.isfinite(sr)))
+            raise MethodOutputError(f"{label} returned {bad} NaN/inf value(s) for {image}")
+    return sr
+
+
+class Runner:
+    def __init__(self, cfg: RunConfig):
+        self.cfg = cfg
+        self.sr_cache = ImageCache(kind="sr")
+        self.values = ValueCache()
+        self.metric_fns: dict[str, Any] = {}
+        self.metric_prov: dict[str, Any] = {}
+        self.metric_versions: dict[str, str] = {}
+        self._stats: dict[str, Any] = {}
+
+    # -- models -------------------------------------------------------------------------------
+    def _model(self, m: _Method, scale: int):
+        if scale not in m.models:
+            loader = registry.import_object(m.info.loader)
+            m.models[scale] = loader(
+                scale=scale, device=self.cfg.device, weights=m.weights or None, variant=m.variant,
+                options=dict(self.cfg.options),
+            )
+        return m.models[scale]
+
+    def _metric(self, info):
+        if info.name not in self.metric_fns:
+            factory = registry.import_object(info.factory)
+            fn = factory(device=self.cfg.device, **dict(info.options))
+            self.metric_fns[info.name] = fn
+            prov = getattr(fn, "provenance", None)
+            self.metric_prov[info.name] = prov() if callable(prov) else {}
+        return self.metric_fns[info.name]
+
+    # -- one image ----------------------------------------------------------------------------
+    def _sr_images(self, m: _Method, scale: int, prep, image: str, n: int, stats: dict) -> tuple[list[np.ndarray], list[str]]:
+        cfg = self.cfg
+        luma = cfg.protocol == "luma"
+        stochastic = m.info.stochastic and n > 1
+        base = {
+            **m.identity(),
+            "lr": array_key(np.asarray(prep.lr)),
+            "scale": scale,
+            "protocol": cfg.protocol,
+            "options": {k: str(v) for k, v in sorted(cfg.options.items())},
+        }
+        if m.info.stochastic:
+            base["seed"] = cfg.seed
+        count = n if stochastic else 1
+        keys = [json_key({**base, "sample": i}) for i in range(count)]
+        cached = [self.sr_cache.get(k) for k in keys]
+        if all(c is not None for c in cached):
+            stats["images_cached"] += 1
+            return cached, keys
+        t0 = time.perf_counter()
+        model = self._model(m, scale)
+        expect = (prep.lr.shape[0] * scale, prep.lr.shape[1] * scale)
+        label = f"method {m.label!r} (x{scale})"
+        if luma:
+            outs = [model.upscale_luma(prep.method_input)]
+        elif stochastic:
+            outs = list(model.sample(prep.method_input, n, cfg.seed, cfg.options.get("ref")))
+            if len(outs) != n:
+                raise MethodOutputError(f"{label} returned {len(outs)} samples for {image}, expected {n}")
+        elif m.info.stochastic:
+            outs = [model.sample(prep.method_input, 1, cfg.seed, cfg.options.get("ref"))[0]]
+        else:
+            outs = [model.upscale(prep.method_input)]
+        scored = []
+        for k, sr in zip(keys, outs):
+            sr = _check_sr(sr, expect, label, image, luma)
+            sr = protocols.to_scored(sr, prep, cfg.protocol)
+            self.sr_cache.put(k, sr)
+            scored.append(sr)
+        stats["sr_seconds"] += time.perf_counter() - t0
+        stats["images_computed"] += 1
+        return scored, keys
+
+    def _image_metric(self, info, sr, sr_key, hr_key, prep, scale, image) -> float:
+        key = json_key({"metric": info.name, "version": info.version, "sr": sr_key, "hr": hr_key,
+                        "scale": scale, "protocol": self.cfg.protocol})
+        val = self.values.get(key)
+        if val is None:
+            ctx = MetricContext(scale=scale, lr=prep.lr, device=self.cfg.device, protocol=self.cfg.protocol, image=image)
+            val = float(self._metric(info)(sr, prep.hr, ctx))
+            self._stats["metric_values_computed"] += 1
+            self.values.put(key, val if math.isfinite(val) else str(val))
+        return float(val)
+
+    # -- the whole run ------------------------------------------------------------------------
+    def run(self) -> Path:
+        cfg = self.cfg
+        methods, dspecs, metrics = _validate(cfg)
+        out = Path(cfg.out) if cfg.out else default_out_dir()
+        _prepare_out(out)
+        # weights first: a method without weights refuses to run before anything is computed
+        for m in methods:
+            if m.info.learned:
+                m.weights = weights_mod.resolve(m.info, m.variant, None, cfg.weights, None if cfg.offline is None else not cfg.offline)
+        resolved = [ds_mod.resolve(d.name, offline=cfg.offline) for d in dspecs]
+        self.metric_versions = {mi.name: mi.version for mi in metrics}
+        writer = RunWriter(out)
+        writer.start(self._manifest(methods, resolved, metrics))
+        image_metrics = [m for m in metrics if m.kind == "image"]
+        sample_metrics = [m for m in metrics if m.kind == "samples"]
+        set_metrics = [m for m in metrics if m.kind == "dataset"]
+        total = len(methods) * len(cfg.scales) * sum(len(r.images) for r in resolved)
+        bar = _progress(total, cfg.progress)
+        timings: dict[str, Any] = {}
+        try:
+            for m in methods:
+                for scale in cfg.scales:
+                    for rd in resolved:
+                        stats = {"sr_seconds": 0.0, "metric_seconds": 0.0, "images_computed": 0, "images_cached": 0,
+                                 "metric_values_computed": 0}
+                        self._stats = stats
+                        timings[f"{m.label}/{rd.name}/x{scale}"] = stats
+                        accs = {info.name: self._open_set_metric(info, m, rd, scale) for info in set_metrics}
+                        for ref in rd.images:
+                            bar.set_description(f"{m.label} {rd.name} x{scale} {ref.name}"[:60])
+                            hr = ds_mod.load_hr(ref)
+                            prep = protocols.prepare(hr, scale, cfg.protocol)
+                            n = cfg.samples if m.info.stochastic else 1
+                            srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats)
+                            hr_key = ref.sha256 or array_key(hr)
+                            if cfg.save_images:
+                                writer.save_images(m.label, rd.name, scale, ref.name, srs, stochastic=m.info.stochastic and cfg.samples > 1)
+                            t0 = time.perf_counter()
+                            rows = []
+                            for info in image_metrics:
+                                vals = [self._image_metric(info, sr, k, hr_key, prep, scale, ref.name) for sr, k in zip(srs, keys)]
+                                if len(vals) > 1:
+                                    rows += [(info.name, v, i) for i, v in enumerate(vals)]
+                                rows.append((info.name, float(np.mean(vals)), None))
+                            for info in sample_metrics:
+                                rows += [(k, v, None) for k, v in self._samples_metric(info, srs, keys, hr_key, prep, scale, ref.name, cfg.samples).items()]
+                            for info in set_metrics:
+                                key, acc = accs[info.name]
+                                if acc is not None:
+                                    ctx = MetricContext(scale=scale, lr=prep.lr, device=cfg.device, protocol=cfg.protocol, image=ref.name)
+                                    for sr in srs:
+                                        acc.update(sr, prep.hr, ctx)
+                            stats["metric_seconds"] += time.perf_counter() - t0
+                            writer.add_image_rows(m.label, rd.name, scale, ref.name, rows)
+                            bar.update(1)
+                        t0 = time.perf_counter()
+                        for info in set_metrics:
+                            writer.add_set_value(m.label, rd.name, scale, info.name, self._close_set_metric(info, *accs[info.name]), len(rd.images))
+                        stats["metric_seconds"] += time.perf_counter() - t0
+        finally:
+            bar.close()
+            writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
+        rows = summarize(writer, methods_meta={m.label: m for m in methods}, datasets={r.name: r for r in resolved},
+                         metric_versions=self.metric_versions, protocol=cfg.protocol)
+        writer.finish(rows, {"metrics": {k: {"provenance": v} for k, v in self.metric_prov.items()}})
+        return out
+
+    def _samples_metric(self, info, srs, keys, hr_key, prep, scale, image, n) -> dict[str, float]:
+        if len(srs) == 1:
+            # a deterministic method: all n samples would be identical, so diversity is 0 by definition
+            if n == 1:
+                return {}
+            self.metric_versions.setdefault(info.name, info.version)
+            return {info.name: 0.0}
+        key = json_key({"metric": info.name, "version": info.version, "sr": keys, "hr": hr_key,
+                        "scale": scale, "protocol": self.cfg.protocol})
+        val = self.values.get(key)
+        if val is None:
+            ctx = MetricContext(scale=scale, lr=prep.lr, device=self.cfg.device, protocol=self.cfg.protocol, image=image)
+            val = {k: float(v) for k, v in self._metric(info)(srs, prep.hr, ctx).items()}
+            self._stats["metric_values_computed"] += 1
+            self.values.put(key, val)
+        for k in val:
+            self.metric_versions.setdefault(k, info.version)
+        return val
+
+    def _open_set_metric(self, info, m: _Method, rd, scale: int):
+        """(cache key, accumulator or None when the value is cached) for a dataset-level metric."""
+        key = json_key({"metric": info.name, "version": info.version, **m.identity(), "dataset": rd.pixel_manifest_sha256,
+                        "scale": scale, "protocol": self.cfg.protocol, "seed": self.cfg.seed if m.info.stochastic else None,
+                        "samples": self.cfg.samples if m.info.stochastic else 1, "options": info.options,
+                        "method_options": {k: str(v) for k, v in sorted(self.cfg.options.items())}})
+        if self.values.get(key) is not None:
+            return key, None
+        factory = registry.import_object(info.factory)
+        return key, factory(device=self.cfg.device, **dict(info.options))
+
+    def _close_set_metric(self, info, key, acc) -> float:
+        if acc is None:
+            return float(self.values.get(key))
+        val = float(acc.result())
+        self._stats["metric_values_computed"] += 1
+        prov = getattr(acc, "provenance", None)
+        if callable(prov):
+            self.metric_prov[info.name] = prov()
+        self.values.put(key, val)
+        return val
+
+    def _manifest(self, methods, resolved, metrics) -> dict[str, Any]:
+        cfg = self.cfg
+        return {
+            **provenance_header(cfg.device, cfg.command),
+            "protocol": cfg.protocol,
+            "seed": cfg.seed,
+            "samples": cfg.samples,
+            "scales": list(cfg.scales),
+            "options": {k: str(v) for k, v in cfg.options.items()},
+            "methods": {
+                m.label: {
+                    "title": m.info.title,
+                    "paper": m.info.paper,
+                    "code_license": m.info.code_license,
+                    "weights_license": m.info.weights_license,
+                    "adapter_version": m.info.adapter_version,
+                    "variant": m.variant,
+                    "stochastic": m.info.stochastic,
+                    "reference_based": m.info.reference_based,
+                    "learned": m.info.learned,
+                    "weights": {k: w.manifest() for k, w in sorted(m.weights.items())},
+                }
+                for m in methods
+            },
+            "datasets": {r.name: r.manifest() for r in resolved},
+            "metrics": {
+                mi.name: {
+                    "version": mi.version,
+                    "higher_is_better": mi.higher_is_better,
+                    "full_reference": mi.full_reference,
+                    "kind": mi.kind,
+                    "convention": mi.convention,
+                }
+                for mi in metrics
+            },
+        }
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_description(self, s):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+
+def run(cfg: RunConfig) -> Path:
+    return Runner(cfg).run()
