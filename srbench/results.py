@@ -138,6 +138,16 @@ class RunWriter:
         else:
             write_png(base / f"{safe_component(image)}.png", srs[0])
 
+    def save_reference(self, dataset: str, scale: int, image: str, hr: np.ndarray, lr: np.ndarray) -> None:
+        """HR (as scored) and LR (as given) for the report's per-image pages; written once per image."""
+        from srbench.conventions import quantize
+
+        for kind, arr in (("_hr", hr), ("_lr", lr)):
+            p = self.out / "images" / kind / safe_component(dataset) / f"x{scale}" / f"{safe_component(image)}.png"
+            if not p.is_file():
+                arr = np.asarray(arr)
+                write_png(p, arr if arr.dtype == np.uint8 else quantize(255.0 * arr))
+
     def finish(self, summary_rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         if self._fh:
             self._fh.close()
@@ -159,7 +169,8 @@ def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[s
         if sample != "" and sample is not None:
             continue
         acc[(method, dataset, scale, metric)].append(float(value))
-    cells = {k: (float(np.mean(v)), len(v)) for k, v in acc.items()}
+    # NaN per-image values (e.g. a 0/0 diversity score) are skipped, as the NTIRE21 script's pandas mean does
+    cells = {k: (_nanmean(v), len(v)) for k, v in acc.items()}
     cells.update(writer.set_values)
     rows = []
     for (method, dataset, scale, metric), (value, n) in cells.items():
@@ -174,6 +185,11 @@ def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[s
     order = {name: i for i, name in enumerate(metric_versions)}
     rows.sort(key=lambda r: (r["dataset"], r["scale"], r["method"], order.get(r["metric"], 99), r["metric"]))
     return rows
+
+
+def _nanmean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 def read_summary(path: Path) -> list[dict[str, Any]]:

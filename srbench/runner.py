@@ -269,6 +269,7 @@ class Runner:
                             srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats)
                             hr_key = ref.sha256 or array_key(hr)
                             if cfg.save_images:
+                                writer.save_reference(rd.name, scale, ref.name, prep.hr, prep.lr)
                                 writer.save_images(m.label, rd.name, scale, ref.name, srs, stochastic=m.info.stochastic and cfg.samples > 1)
                             t0 = time.perf_counter()
                             rows = []
@@ -375,6 +376,10 @@ class Runner:
                     "convention": mi.convention,
                 }
                 for mi in metrics
+            } | {
+                out: {"version": mi.version, "higher_is_better": hib, "full_reference": mi.full_reference,
+                      "kind": "samples", "convention": f"output of {mi.name}: {desc}"}
+                for mi in metrics for out, (hib, desc) in mi.outputs.items() if out != mi.name
             },
         }
 

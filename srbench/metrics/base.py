@@ -47,6 +47,8 @@ class MetricInfo:
     default: bool = False  # computed when --metrics is not given
     reference: str = ""  # what it is calibrated against
     options: dict[str, Any] = field(default_factory=dict)
+    #: ``samples`` metrics return several values: name -> (higher_is_better, description)
+    outputs: dict[str, tuple[bool, str]] = field(default_factory=dict)
 
     @property
     def direction(self) -> str:
