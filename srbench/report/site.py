@@ -235,11 +235,11 @@ def _tile(folder: Path, rel: str, box, ref_size, full_images: bool, label: str, 
     if path is None or box is None:
         return None
     size = imaging.write_views(
-        path, folder / f"{stem}.png", folder / f"{stem}_crop.png", box,
+        path, folder / f"{stem}.webp", folder / f"{stem}_crop.png", box,
         ref_size if lr_scale > 1 else None, lr_scale,
         folder / f"{stem}_full.png" if full_images else None,
     )
-    return {"label": label, "kind": kind, "thumb": rel + f"{stem}.png", "crop": rel + f"{stem}_crop.png",
+    return {"label": label, "kind": kind, "thumb": rel + f"{stem}.webp", "crop": rel + f"{stem}_crop.png",
             "full": rel + f"{stem}_full.png" if full_images else "", "size": f"{size[0]}×{size[1]}",
             "note": note, "vals": []}
 
@@ -343,7 +343,7 @@ def _image_pages(board: Board, table: Table, out: Path, env, crop: imaging.Box |
                 diversity = [(m, fmt_value(values[m])) for m in sorted(sample_metrics) if m in values]
                 strips.append({"method": row.method, "samples": items, "diversity": diversity})
         entries.append({"image": image, "href": names[image] + ".html",
-                        "thumb": rel + "hr.png" if hr is not None and box is not None else (
+                        "thumb": rel + "hr.webp" if hr is not None and box is not None else (
                             next((t["thumb"] for t in tiles if t["thumb"]), ""))})
         page = {
             "image": image, "dataset": table.dataset, "scale": table.scale, "protocol": table.protocol,

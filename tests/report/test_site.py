@@ -146,8 +146,9 @@ def test_links_resolve(site):
 
 
 def test_images_decode_and_are_small(site):
-    pngs = sorted(site.rglob("*.png"))
+    pngs = sorted(site.rglob("*.png")) + sorted(site.rglob("*.webp"))
     assert len(pngs) >= 30
+    assert any(p.suffix == ".webp" for p in pngs)  # thumbnails are WebP, crops lossless PNG
     for p in pngs:
         with Image.open(p) as im:
             im.load()
