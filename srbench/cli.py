@@ -49,6 +49,8 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     p.add_argument("--protocol", default="rgb", choices=["rgb", "luma"],
                    help="rgb: methods see RGB uint8 LR (default); luma: the SRCNN/VDSR luminance pipeline of the classic bicubic table")
+    p.add_argument("--degradation", default=None,
+                   help="make the LR with this degradation instead of MATLAB bicubic (see `srbench list degradations`)")
     p.add_argument("--seed", type=int, default=0, help="seed for stochastic methods (default 0)")
     p.add_argument("--samples", type=int, default=1, help="SR samples per image for stochastic methods (diversity)")
     p.add_argument("--ref", default=None, help="reference for reference-based methods: lr, noise, an image or a folder")
@@ -79,10 +81,12 @@ def cmd_run(args) -> int:
         device=args.device, protocol=args.protocol, seed=args.seed, samples=args.samples,
         save_images=args.save_images or bool(args.report), weights=dict(args.weights), offline=args.offline,
         options=options, progress=not args.no_progress and sys.stderr.isatty(), command=sys.argv[:],
+        degradation=args.degradation,
     )
     out = run(cfg)
     rows = read_summary(out / "summary.csv")
-    print(f"protocol: {cfg.protocol}   (Y-channel metrics, shave = scale)")
+    deg = f", LR by degradation {cfg.degradation}" if cfg.degradation else ""
+    print(f"protocol: {cfg.protocol}{deg}   (Y-channel metrics, shave = scale)")
     print(format_summary(rows, metric_order=None))
     print(f"\nrun folder: {out}")
     if args.report:
@@ -95,7 +99,7 @@ def cmd_run(args) -> int:
 
 
 def _add_list(p):
-    p.add_argument("what", nargs="?", choices=["methods", "datasets", "metrics", "all"], default="all")
+    p.add_argument("what", nargs="?", choices=["methods", "datasets", "metrics", "degradations", "all"], default="all")
     p.add_argument("--verbose", "-v", action="store_true", help="notes and parameter counts (imports torch)")
 
 
@@ -130,6 +134,19 @@ def cmd_list(args) -> int:
             n = len(spec.images) if spec.images is not None else "?"
             kind = "user-supplied" if spec.user_supplied else ("embedded" if spec.embedded else "download/mirror")
             print(f"  {name:<12} {n:>4} images  x{','.join(map(str, spec.scales)):<8} {kind:<16} {spec.title}")
+    if args.what in ("degradations", "all"):
+        from srbench.degradations import degradations
+
+        print("degradations:")
+        for name, d in sorted(degradations().items()):
+            kind = "learned" if d.learned else "fixed"
+            flags = "stochastic" if d.stochastic else ""
+            print(f"  {name:<14} x{','.join(map(str, d.scales)):<8} {kind:<8} {flags:<10} {d.title}")
+            if args.verbose and d.param_count is not None:
+                try:
+                    print(f"      parameters: {d.param_count():,}")
+                except Exception as exc:  # noqa: BLE001 - listing must not fail
+                    print(f"      parameters: unavailable ({type(exc).__name__}: {exc})")
     if args.what in ("metrics", "all"):
         print("metrics:")
         for name, m in sorted(registry.metrics().items()):

@@ -33,10 +33,20 @@ class Prepared:
     method_input: np.ndarray  # what the method is given
 
 
-def prepare(hr: np.ndarray, scale: int, protocol: str) -> Prepared:
+def prepare(hr: np.ndarray, scale: int, protocol: str, degradation=None, seed: int = 0) -> Prepared:
+    """HR -> (scored HR, LR, method input). ``degradation`` (a loaded :class:`Degradation`) replaces
+    MATLAB bicubic in the rgb protocol; stochastic degradations draw the LR with ``seed``."""
     hr = modcrop(hr, scale)
     if protocol == "rgb":
-        lr = imresize(hr, 1.0 / scale)
+        if degradation is not None:
+            lr = np.asarray(degradation.from_hr(grey_to_rgb(hr), seed=seed))
+            expect = (hr.shape[0] // scale, hr.shape[1] // scale)
+            if lr.shape[:2] != expect or lr.dtype != np.uint8:
+                raise ValueError(f"degradation returned {lr.shape} {lr.dtype}, expected {expect} uint8")
+            if hr.ndim == 2:
+                lr = rgb_to_grey(lr)
+        else:
+            lr = imresize(hr, 1.0 / scale)
         return Prepared(hr, lr, grey_to_rgb(lr))
     if protocol == "luma":
         y = to_luma_uint8(hr)

@@ -81,6 +81,14 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _deep_merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _deep_merge(into[k], v)
+        else:
+            into[k] = v
+
+
 def safe_component(name: str) -> str:
     """A file-name component for a method/dataset/image name (``:`` -> ``__``, no separators)."""
     out = name.replace(":", "__")
@@ -109,15 +117,8 @@ class RunWriter:
         _atomic_write_text(self.out / "manifest.json", json.dumps(self.manifest, indent=2, default=str) + "\n")
 
     def update_manifest(self, extra: dict[str, Any]) -> None:
-        for k, v in extra.items():
-            if isinstance(v, dict) and isinstance(self.manifest.get(k), dict):
-                for kk, vv in v.items():
-                    if isinstance(vv, dict) and isinstance(self.manifest[k].get(kk), dict):
-                        self.manifest[k][kk].update(vv)
-                    else:
-                        self.manifest[k][kk] = vv
-            else:
-                self.manifest[k] = v
+        """Merge ``extra`` into the manifest (nested dicts are merged, other values replaced)."""
+        _deep_merge(self.manifest, extra)
         self._write_manifest()
 
     def add_image_rows(self, method: str, dataset: str, scale: int, image: str, rows: Iterable[tuple]) -> None:
@@ -180,7 +181,7 @@ def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[s
             "method": method, "dataset": dataset, "scale": scale, "metric": metric, "value": value,
             "n_images": n, "protocol": protocol, "metric_version": version,
             "adapter_version": m.info.adapter_version, "dataset_version": datasets[dataset].spec.version,
-            "weights_sha256": m.weights_sha,
+            "weights_sha256": m.weights_sha(scale),
         })
     order = {name: i for i, name in enumerate(metric_versions)}
     rows.sort(key=lambda r: (r["dataset"], r["scale"], r["method"], order.get(r["metric"], 99), r["metric"]))

@@ -47,6 +47,7 @@ class RunConfig:
     options: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
     command: list[str] = field(default_factory=list)
+    degradation: str | None = None  # how LR is made (default: MATLAB bicubic of the protocol)
 
 
 @dataclass
@@ -54,23 +55,23 @@ class _Method:
     spec: str  # as given, e.g. "esrgan:psnr"
     info: Any
     variant: str | None
-    weights: dict[str, Any] = field(default_factory=dict)
+    weights: dict[int, dict[str, Any]] = field(default_factory=dict)  # scale -> file name -> ResolvedWeight
     models: dict[int, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return self.info.name if not self.variant or self.variant == self.info.default_variant else f"{self.info.name}:{self.variant}"
 
-    @property
-    def weights_sha(self) -> str:
-        return ";".join(self.weights[k].sha256 for k in sorted(self.weights))
+    def weights_sha(self, scale: int) -> str:
+        files = self.weights.get(scale, {})
+        return ";".join(files[k].sha256 for k in sorted(files))
 
-    def identity(self) -> dict[str, Any]:
+    def identity(self, scale: int) -> dict[str, Any]:
         return {
             "method": self.info.name,
             "variant": self.variant,
             "adapter_version": self.info.adapter_version,
-            "weights": self.weights_sha,
+            "weights": self.weights_sha(scale),
         }
 
 
@@ -108,6 +109,15 @@ def _validate(cfg: RunConfig):
                 f"method {info.name!r} does not support the {cfg.protocol!r} protocol (supports: {', '.join(info.protocols)})"
             )
         methods.append(_Method(spec, info, variant))
+    if cfg.degradation is not None:
+        from srbench.degradations import get_degradation
+
+        if cfg.protocol != "rgb":
+            raise SrbenchError("--degradation works with the rgb protocol only")
+        dinfo = get_degradation(cfg.degradation)
+        for s in cfg.scales:
+            if s not in dinfo.scales:
+                raise SrbenchError(f"degradation {dinfo.name!r} supports scales {list(dinfo.scales)}, not x{s}")
     dsets = [ds_mod.get_spec(d) for d in cfg.datasets]
     for d in dsets:
         for s in cfg.scales:
@@ -157,16 +167,37 @@ class Runner:
         self.metric_prov: dict[str, Any] = {}
         self.metric_versions: dict[str, str] = {}
         self._stats: dict[str, Any] = {}
+        self._degs: dict[int, Any] = {}
+        self._writer: RunWriter | None = None
 
     # -- models -------------------------------------------------------------------------------
     def _model(self, m: _Method, scale: int):
         if scale not in m.models:
             loader = registry.import_object(m.info.loader)
-            m.models[scale] = loader(
-                scale=scale, device=self.cfg.device, weights=m.weights or None, variant=m.variant,
+            model = loader(
+                scale=scale, device=self.cfg.device, weights=m.weights.get(scale) or None, variant=m.variant,
                 options=dict(self.cfg.options),
             )
+            m.models[scale] = model
+            prov = getattr(model, "provenance", None) or {}
+            self._writer.update_manifest({"methods": {m.label: {"provenance": {f"x{scale}": dict(prov)}}}})
         return m.models[scale]
+
+    def _degradation(self, scale: int):
+        """The loaded degradation for ``scale`` (None: the protocol's MATLAB bicubic)."""
+        if self.cfg.degradation is None:
+            return None
+        if scale not in self._degs:
+            from srbench.degradations import load_degradation
+
+            self._degs[scale] = load_degradation(self.cfg.degradation, scale, self.cfg.device, self.cfg.weights,
+                                                 self.cfg.options, None if self.cfg.offline is None else not self.cfg.offline)
+        return self._degs[scale]
+
+    @property
+    def protocol_label(self) -> str:
+        """The protocol column: ``rgb``, ``luma``, or ``rgb:<degradation>`` for other LR degradations."""
+        return self.cfg.protocol if self.cfg.degradation is None else f"{self.cfg.protocol}:{self.cfg.degradation}"
 
     def _metric(self, info):
         if info.name not in self.metric_fns:
@@ -183,7 +214,7 @@ class Runner:
         luma = cfg.protocol == "luma"
         stochastic = m.info.stochastic and n > 1
         base = {
-            **m.identity(),
+            **m.identity(scale),
             "lr": array_key(np.asarray(prep.lr)),
             "scale": scale,
             "protocol": cfg.protocol,
@@ -241,10 +272,12 @@ class Runner:
         # weights first: a method without weights refuses to run before anything is computed
         for m in methods:
             if m.info.learned:
-                m.weights = weights_mod.resolve(m.info, m.variant, None, cfg.weights, None if cfg.offline is None else not cfg.offline)
+                for scale in cfg.scales:
+                    m.weights[scale] = weights_mod.resolve(m.info, m.variant, scale, cfg.weights,
+                                                           None if cfg.offline is None else not cfg.offline)
         resolved = [ds_mod.resolve(d.name, offline=cfg.offline) for d in dspecs]
         self.metric_versions = {mi.name: mi.version for mi in metrics}
-        writer = RunWriter(out)
+        writer = self._writer = RunWriter(out)
         writer.start(self._manifest(methods, resolved, metrics))
         image_metrics = [m for m in metrics if m.kind == "image"]
         sample_metrics = [m for m in metrics if m.kind == "samples"]
@@ -264,7 +297,7 @@ class Runner:
                         for ref in rd.images:
                             bar.set_description(f"{m.label} {rd.name} x{scale} {ref.name}"[:60])
                             hr = ds_mod.load_hr(ref)
-                            prep = protocols.prepare(hr, scale, cfg.protocol)
+                            prep = protocols.prepare(hr, scale, cfg.protocol, self._degradation(scale), cfg.seed)
                             n = cfg.samples if m.info.stochastic else 1
                             srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats)
                             hr_key = ref.sha256 or array_key(hr)
@@ -297,7 +330,7 @@ class Runner:
             bar.close()
             writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
         rows = summarize(writer, methods_meta={m.label: m for m in methods}, datasets={r.name: r for r in resolved},
-                         metric_versions=self.metric_versions, protocol=cfg.protocol)
+                         metric_versions=self.metric_versions, protocol=self.protocol_label)
         writer.finish(rows, {"metrics": {k: {"provenance": v} for k, v in self.metric_prov.items()}})
         return out
 
@@ -322,8 +355,8 @@ class Runner:
 
     def _open_set_metric(self, info, m: _Method, rd, scale: int):
         """(cache key, accumulator or None when the value is cached) for a dataset-level metric."""
-        key = json_key({"metric": info.name, "version": info.version, **m.identity(), "dataset": rd.pixel_manifest_sha256,
-                        "scale": scale, "protocol": self.cfg.protocol, "seed": self.cfg.seed if m.info.stochastic else None,
+        key = json_key({"metric": info.name, "version": info.version, **m.identity(scale), "dataset": rd.pixel_manifest_sha256,
+                        "scale": scale, "protocol": self.protocol_label, "degradation": self._degradation_identity(scale), "seed": self.cfg.seed if m.info.stochastic else None,
                         "samples": self.cfg.samples if m.info.stochastic else 1, "options": info.options,
                         "method_options": {k: str(v) for k, v in sorted(self.cfg.options.items())}})
         if self.values.get(key) is not None:
@@ -342,11 +375,26 @@ class Runner:
         self.values.put(key, val)
         return val
 
+    def _degradation_identity(self, scale: int):
+        deg = self._degradation(scale)
+        return None if deg is None else {"name": self.cfg.degradation, "provenance": dict(getattr(deg, "provenance", {}) or {})}
+
+    def _degradation_manifest(self):
+        if self.cfg.degradation is None:
+            return {"name": "bicubic", "description": "MATLAB imresize 1/s of the modcropped HR (srbench.imresize)"}
+        from srbench.degradations import get_degradation
+
+        info = get_degradation(self.cfg.degradation)
+        return {"name": self.cfg.degradation, "title": info.title, "paper": info.paper,
+                "adapter_version": info.adapter_version, "stochastic": info.stochastic,
+                "provenance": {f"x{s}": self._degradation_identity(s)["provenance"] for s in self.cfg.scales}}
+
     def _manifest(self, methods, resolved, metrics) -> dict[str, Any]:
         cfg = self.cfg
         return {
             **provenance_header(cfg.device, cfg.command),
-            "protocol": cfg.protocol,
+            "protocol": self.protocol_label,
+            "degradation": self._degradation_manifest(),
             "seed": cfg.seed,
             "samples": cfg.samples,
             "scales": list(cfg.scales),
@@ -362,7 +410,8 @@ class Runner:
                     "stochastic": m.info.stochastic,
                     "reference_based": m.info.reference_based,
                     "learned": m.info.learned,
-                    "weights": {k: w.manifest() for k, w in sorted(m.weights.items())},
+                    "weights": {k: w.manifest() for files in m.weights.values() for k, w in sorted(files.items())},
+                    "provenance": {},
                 }
                 for m in methods
             },

@@ -124,6 +124,7 @@ def resolve(
             if not p.is_file():
                 raise WeightsError(f"--weights {info.name}={override}: {p} does not exist")
             path = p
+            prov = "trained" if _trained_marker(p) else "user"
         else:
             cached = cache_dir(info.name) / wf.name
             if cached.is_file():

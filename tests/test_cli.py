@@ -53,11 +53,13 @@ def test_list_shows_methods_datasets_metrics_without_torch():
     r = _py("-c", code)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    sections = {name: i for i, name in enumerate(out.splitlines()) if name.rstrip(":") in ("methods", "datasets", "metrics")}
-    assert set(sections) == {"methods:", "datasets:", "metrics:"}
+    sections = {name: i for i, name in enumerate(out.splitlines()) if name.rstrip(":") in ("methods", "datasets", "degradations", "metrics")}
+    assert set(sections) == {"methods:", "datasets:", "degradations:", "metrics:"}
     lines = out.splitlines()
     method_lines = lines[sections["methods:"] + 1: sections["datasets:"]]
-    dataset_lines = lines[sections["datasets:"] + 1: sections["metrics:"]]
+    dataset_lines = lines[sections["datasets:"] + 1: sections["degradations:"]]
+    degradation_lines = lines[sections["degradations:"] + 1: sections["metrics:"]]
+    assert {"bicubic", "hvae-gauss", "cyclesr-g1"} <= {line.split()[0] for line in degradation_lines}
     assert any(line.split()[0] == "bicubic" for line in method_lines)
     ds.specs.cache_clear()
     listed = {line.split()[0] for line in dataset_lines}

@@ -1,0 +1,74 @@
+"""SSRVAE at test time: the SR network alone (the styleVAE only makes training data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from srbench.checkpoint_format import (
+    check_config,
+    load_checkpoint_with_config,
+    single_weight,
+)
+from srbench.errors import SrbenchError, WeightsError
+from srbench.method_api import SRModel
+from srbench.tiling import tile_options, tiled_forward
+from srbench.torch_utils import pick_device, to_image, to_tensor
+from srbench.weights import load_strict
+
+from .networks import SR_ARCH, SSRVAENet, build_sr
+
+#: default LR context around each tile when tiling is asked for (approximate for this network)
+TILE_OVERLAP = 32
+
+
+class SSRVAE(SRModel):
+    def __init__(self, net: SSRVAENet, device: torch.device, provenance: dict[str, Any], tile: int | None = None, overlap: int = 0):
+        self.net = net.eval().to(device)
+        self.device = device
+        self.scale = net.scale
+        self.provenance = provenance
+        self.tile, self.overlap = tile, overlap
+
+    @torch.no_grad()
+    def upscale_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        return tiled_forward(self.net, x, self.scale, self.tile, self.overlap)
+
+    def upscale(self, lr: np.ndarray) -> np.ndarray:
+        return to_image(self.upscale_tensor(to_tensor(lr, self.device)).clamp_(0.0, 1.0))
+
+
+def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None = None, options=None) -> SSRVAE:
+    # options: attention_chunk (queries per block of the exact global attention), tile / tile_overlap
+    # (srbench.tiling; never exact here: the global attention then only sees one tile plus its
+    # overlap); other run options are ignored
+    options = dict(options or {})
+    tile, overlap = tile_options(options, default_overlap=TILE_OVERLAP)
+    if scale != 4:
+        raise SrbenchError(f"ssrvae is a x4 method, not x{scale}")
+    rw = single_weight(weights, "ssrvae", what="SSRVAE weights", scale=scale)
+    state, cfg = load_checkpoint_with_config(rw.path, require_config=True)
+    params = check_config(cfg, rw.path, SR_ARCH, scale)
+    try:
+        net = build_sr(scale, params)
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"{rw.path}: cannot build {SR_ARCH} from arch_params {params}: {exc}") from exc
+    load_strict(net, state, source=str(rw.path))
+    if "attention_chunk" in options:
+        try:
+            net.set_attention_chunk(int(options["attention_chunk"]))
+        except (TypeError, ValueError):
+            raise SrbenchError(f"ssrvae: option attention_chunk={options['attention_chunk']!r}: expected an integer") from None
+    prov = {
+        "variant": variant,
+        "arch": SR_ARCH,
+        "arch_params": net.arch_params,
+        "weights_sha256": rw.sha256,
+        "checkpoint_config": cfg,
+        "tile": tile,
+        "tile_overlap": overlap if tile else None,
+        "tiling_exact": False if tile else None,
+    }
+    return SSRVAE(net, pick_device(device), prov, tile, overlap)

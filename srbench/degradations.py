@@ -1,0 +1,164 @@
+"""Lazy registry of degradations (HR -> LR generators), and the built-in ``bicubic`` degradation.
+
+Degradations come from (in this order; a later one with the same name shadows, with a warning):
+
+1. the built-ins of this module (``bicubic``: MATLAB ``imresize(hr, 1/scale)``, :mod:`srbench.imresize`);
+2. the adapter packages shipped in ``srbench_methods`` (each sub-package's ``__init__.py`` may define
+   ``DEGRADATIONS``, a list of :class:`srbench.degradation_api.DegradationInfo`);
+3. third-party entry points of the group ``srbench.degradations`` (a module or an object with
+   ``DEGRADATIONS``).
+
+Only light metadata modules are imported to list them; a failing package is recorded in ``BROKEN`` and
+skipped. :func:`load_degradation` resolves weights (the same cache and ``--weights`` overrides as methods,
+under ``$SRBENCH_HOME/weights/<degradation name>/``) and calls the loader.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import warnings
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from srbench.degradation_api import INPUT_HR, Degradation, DegradationInfo
+from srbench.errors import SrbenchError, UnknownNameError
+from srbench.method_api import parse_method_name
+
+ENTRY_POINT_GROUP = "srbench.degradations"
+
+#: packages whose DEGRADATIONS failed to import: name -> error text
+BROKEN: dict[str, str] = {}
+
+
+class BicubicDegradation(Degradation):
+    """``imresize(hr, 1/scale)`` with MATLAB's rules (antialiased bicubic, uint8 rounding per pass)."""
+
+    input = INPUT_HR
+    stochastic = False
+
+    def __init__(self, scale: int):
+        self.scale = int(scale)
+        self.provenance = {"implementation": "srbench.imresize (MATLAB-exact)", "scale": self.scale}
+
+    def __call__(self, img: np.ndarray, seed: int | None = None) -> np.ndarray:
+        from srbench.imresize import imresize
+
+        img = np.asarray(img)
+        if img.dtype != np.uint8:
+            raise TypeError(f"bicubic degradation takes uint8 images, got {img.dtype}")
+        return imresize(img, 1.0 / self.scale)
+
+
+def _load_bicubic(scale: int, device: str = "cpu", weights=None, variant=None, options=None) -> BicubicDegradation:
+    return BicubicDegradation(scale)
+
+
+BUILTIN: list[DegradationInfo] = [
+    DegradationInfo(
+        name="bicubic",
+        title="Bicubic (MATLAB imresize)",
+        paper="MATLAB imresize bicubic (Keys 1981, a = -0.5, antialiased)",
+        citation="R. Keys, Cubic convolution interpolation for digital image processing, IEEE TASSP 1981.",
+        loader="srbench.degradations:_load_bicubic",
+        stochastic=False,
+        scales=(2, 3, 4, 8),
+        input=INPUT_HR,
+        learned=False,
+        code_license="srbench (MIT)",
+        notes=(
+            "imresize(hr, 1/scale) with MATLAB's rules (srbench.imresize): the standard LR of the SR "
+            "benchmarks. Output size ceil(H/scale) x ceil(W/scale); crop the HR to a multiple of the "
+            "scale first (srbench.conventions.modcrop) to keep HR and LR aligned."
+        ),
+    )
+]
+
+
+class _Builtins:
+    DEGRADATIONS = BUILTIN
+
+
+def _collect(source: str, obj: Any, out: dict[str, DegradationInfo]) -> None:
+    for info in getattr(obj, "DEGRADATIONS", ()):
+        if not isinstance(info, DegradationInfo):
+            raise TypeError(f"{source}: DEGRADATIONS must hold DegradationInfo objects, got {type(info).__name__}")
+        if info.name in out:
+            warnings.warn(f"degradation {info.name!r} from {source} shadows an earlier definition", stacklevel=3)
+        out[info.name] = info
+
+
+@lru_cache(maxsize=1)
+def degradations() -> dict[str, DegradationInfo]:
+    """All degradation metadata, by name."""
+    out: dict[str, DegradationInfo] = {}
+    _collect("srbench.degradations", _Builtins, out)
+    try:
+        import srbench_methods
+    except ImportError:  # srbench installed without its adapters
+        srbench_methods = None
+    if srbench_methods is not None:
+        for mod in sorted(pkgutil.iter_modules(srbench_methods.__path__), key=lambda m: m.name):
+            if not mod.ispkg:
+                continue
+            full = f"srbench_methods.{mod.name}"
+            try:
+                _collect(full, importlib.import_module(full), out)
+            except Exception as exc:  # one broken adapter must not break the others
+                BROKEN[mod.name] = f"{type(exc).__name__}: {exc}"
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            _collect(f"entry point {ep.name}", ep.load(), out)
+        except Exception as exc:
+            BROKEN[ep.name] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def get_degradation(name: str) -> DegradationInfo:
+    """The metadata of degradation ``name`` (a ``:variant`` suffix is ignored here)."""
+    base, _ = parse_method_name(name)
+    known = degradations()
+    if base not in known:
+        if base in BROKEN:
+            raise SrbenchError(f"degradation {base!r} failed to load: {BROKEN[base]}")
+        raise UnknownNameError("degradation", base, known)
+    return known[base]
+
+
+def load_degradation(
+    spec: str,
+    scale: int,
+    device: str = "cpu",
+    weights: Mapping[str, str | Path] | None = None,
+    options: Mapping[str, Any] | None = None,
+    allow_download: bool | None = None,
+) -> Degradation:
+    """Load ``"name"`` or ``"name:variant"`` for ``scale``: resolve its weights, call its loader.
+
+    ``weights`` are overrides as for methods: ``{"cyclesr-g1": "/path/to/g1.srbench.safetensors"}``.
+    A learned degradation without weights raises :class:`srbench.errors.WeightsError`.
+    """
+    from srbench.registry import import_object
+    from srbench.weights import resolve
+
+    name, variant = parse_method_name(spec)
+    info = get_degradation(name)
+    if variant is None:
+        variant = info.default_variant
+    elif variant not in info.variants:
+        raise UnknownNameError(f"variant of degradation {name}", variant, info.variants)
+    if scale not in info.scales:
+        raise SrbenchError(
+            f"degradation {name!r} supports x{', x'.join(map(str, info.scales))}, not x{scale}"
+        )
+    resolved = resolve(info, variant, scale=scale, overrides=weights, allow_download=allow_download) if info.learned else {}
+    fn = import_object(info.loader)
+    deg = fn(scale=scale, device=device, weights=resolved, variant=variant, options=dict(options or {}))
+    if not isinstance(deg, Degradation):
+        raise TypeError(f"{info.loader} returned {type(deg).__name__}, not a Degradation")
+    return deg

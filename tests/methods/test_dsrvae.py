@@ -1,0 +1,310 @@
+"""dSRVAE adapter: equivalence with the official code (Holmes-Alan/dSRVAE test.py) and the adapter API.
+
+Golden outputs: tests/fixtures/dsrvae/README.md (official classes, weights from :func:`seeded_state`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from srbench_methods.dsrvae import METHODS
+from srbench_methods.dsrvae import model as dm
+from srbench_methods.dsrvae.network import Denoiser, SRNet
+
+from srbench.errors import SrbenchError, WeightsError
+from srbench.method_api import WeightFile
+from srbench.weights import ResolvedWeight
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "dsrvae" / "golden.npz"
+INFO = METHODS[0]
+TOL = 1e-5
+
+
+def seeded_state(template: dict, seed: int) -> dict:
+    """The deterministic weights of the fixtures (same procedure as used on the official models)."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k in sorted(template):
+        t = template[k]
+        if not torch.is_floating_point(t):  # num_batches_tracked: 0, as after construction
+            out[k] = torch.zeros(t.shape, dtype=t.dtype)
+            continue
+        if k.endswith("running_var"):
+            v = torch.rand(t.shape, generator=g) * 0.5 + 0.75
+        elif t.ndim >= 2:
+            v = torch.randn(t.shape, generator=g) / math.sqrt(t[0].numel())
+        elif k.endswith("weight"):
+            v = torch.randn(t.shape, generator=g) * 0.1 + 0.5
+        else:
+            v = torch.randn(t.shape, generator=g) * 0.1
+        out[k] = v
+    return out
+
+
+@pytest.fixture(scope="module")
+def golden():
+    with np.load(FIX) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.fixture(scope="module")
+def states(golden):
+    den_seed, sr_seed = (int(s) for s in golden["state_seeds"])
+    with torch.device("meta"):
+        den, sr = Denoiser(), SRNet(dim=int(golden["sr_dim"]))
+    return seeded_state(den.state_dict(), den_seed), seeded_state(sr.state_dict(), sr_seed)
+
+
+@pytest.fixture(scope="module")
+def model(states, golden):
+    den = dm._empty(Denoiser)
+    den.load_state_dict(states[0], strict=True)
+    sr = dm._empty(SRNet, dim=int(golden["sr_dim"]))
+    sr.load_state_dict(states[1], strict=True)
+    return dm.DSRVAE(sr, den, torch.device("cpu"))
+
+
+def _hwc(t):
+    return t[0].permute(1, 2, 0).numpy()
+
+
+# ---------------------------------------------------------------- equivalence with the official code
+
+
+def test_full_pipeline_matches_official(golden, model):
+    # the latents sample() draws for the fixture's seed are the ones injected into the official run
+    latents = dm.draw_latents(4, model._gen(int(golden["latent_seed"])))
+    assert np.array_equal(torch.cat(latents).numpy(), golden["latents"])
+    sr = model.forward_patches(dm._to_tensor(golden["lr"], "cpu"), latents)
+    out = _hwc(sr)
+    assert out.shape == tuple(golden["sr_shape"])
+    ref = golden["sr_sub"]
+    assert np.abs(out[::4, ::4] - ref).max() <= TOL * max(1.0, np.abs(ref).max())
+    # whole-image moments catch anything off the stored grid
+    o64 = out.astype(np.float64)
+    assert abs(o64.sum() - float(golden["sr_sum"])) <= 1e-6 * abs(float(golden["sr_sumsq"]))
+    assert abs((o64**2).sum() - float(golden["sr_sumsq"])) <= 1e-6 * float(golden["sr_sumsq"])
+    # the saved image: np.uint8(clamp(255 * SR)) - truncation; only values at a boundary may flip
+    saved = dm.official_uint8(sr)
+    assert saved.dtype == np.uint8
+    diff = np.abs(saved[::4, ::4].astype(int) - golden["saved_sub"].astype(int))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= 0.001 * diff.size
+
+
+def test_sr_subnetwork_matches_official(golden, model):
+    with torch.no_grad():
+        out = _hwc(model.sr_net(dm._to_tensor(golden["lr"][:24, :24], "cpu")))
+    ref = golden["sr_only"]
+    assert np.abs(out - ref).max() <= TOL * max(1.0, np.abs(ref).max())
+
+
+def test_residual_block_uses_the_official_in_place_relu():
+    from srbench_methods.dsrvae.network import PreActResBlock
+
+    blk = PreActResBlock(2)
+    for p in blk.parameters():
+        torch.nn.init.zeros_(p)
+    x = torch.tensor([-1.0, 2.0]).view(1, 2, 1, 1).repeat(1, 1, 3, 3)
+    assert torch.equal(blk(x), torch.relu(x))  # skip carries relu(x), not x
+
+
+# ---------------------------------------------------------------- patching (test.py / image_utils.py)
+
+
+def test_patch_starts_follow_patchify_tensor():
+    assert dm.patch_starts(128, 128, 8) == [0, 0]  # 128 // 120 = 1, 120 < 128 -> a second patch at 0
+    assert dm.patch_starts(136, 128, 8) == [0, 8]
+    assert dm.patch_starts(250, 128, 8) == [0, 120, 122]
+    assert dm.patch_starts(240, 128, 8) == [0, 112]
+    assert dm.patch_starts(1000, 512, 32) == [0, 480, 488]
+
+
+def test_recompose_is_a_normalised_blend():
+    h, w = 520, 600
+    patches = [torch.full((1, 3, 512, 512), 0.25) for _ in range(len(dm.patch_starts(h, 512, 32)) * len(dm.patch_starts(w, 512, 32)))]
+    out = dm.recompose(patches, h, w, overlap=32)
+    assert out.shape == (1, 3, h, w)
+    assert torch.allclose(out, torch.full_like(out, 0.25), atol=1e-6)
+    with pytest.raises(ValueError):
+        dm.recompose(patches[:-1], h, w, overlap=32)
+
+
+def test_symmetric_padding_to_a_patch():
+    x = torch.arange(5.0).view(1, 1, 1, 5).repeat(1, 3, 2, 1)
+    p = dm.pad_to_patch(x, patch=13)
+    assert p.shape == (1, 3, 13, 13)
+    assert p[0, 0, 0].tolist() == [0, 1, 2, 3, 4, 4, 3, 2, 1, 0, 0, 1, 2]
+    assert torch.equal(dm.pad_to_patch(torch.zeros(1, 3, 130, 140)), torch.zeros(1, 3, 130, 140))
+
+
+def test_small_images_are_padded_and_cropped_back(model, monkeypatch):
+    lr = (np.arange(57 * 86 * 3) % 251).astype(np.uint8).reshape(57, 86, 3)  # Set5 'woman' at x4
+    seen = {}
+
+    def spy(x, latents):
+        seen["x"], seen["n"] = x, len(latents)
+        up = x.repeat_interleave(4, 2).repeat_interleave(4, 3)  # a stand-in x4 "SR"
+        return (up * 255 + 0.5) / 255  # survives the official truncation exactly
+
+    monkeypatch.setattr(model, "forward_patches", spy)
+    sr = model.upscale(lr)
+    assert seen["x"].shape == (1, 3, 128, 128) and seen["n"] == 4
+    idx_h = dm._symmetric_index(57, 128)
+    assert torch.equal(seen["x"][0, :, :, :86], dm._to_tensor(lr, "cpu")[0][:, idx_h])
+    assert sr.shape == (228, 344, 3) and sr.dtype == np.uint8
+    assert np.array_equal(sr[::4, ::4], lr)  # cropped back to the original content
+    # the denoiser alone, at LR scale: an identity denoiser gives the LR back through the blending
+    monkeypatch.setattr(model, "denoiser", lambda p, z: p)
+    assert np.array_equal(model.denoise(lr), lr)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def test_latents_are_seeded_per_patch(model, monkeypatch):
+    seen = []
+
+    def spy(x, latents):
+        seen.append(torch.cat(list(latents), 0))
+        _, _, h, w = x.shape
+        return torch.zeros(1, 3, 4 * h, 4 * w)
+
+    monkeypatch.setattr(model, "forward_patches", spy)
+    lr = np.zeros((130, 250, 3), np.uint8)  # 2 x 3 patches
+    model.sample(lr, 2, seed=11)
+    model.sample(lr, 2, seed=11)
+    model.sample(lr, 1, seed=12)
+    model.upscale(lr)
+    model.sample(lr, 1, seed=0)
+    assert seen[0].shape == (6, 512)
+    assert torch.equal(seen[0], seen[2]) and torch.equal(seen[1], seen[3])  # reproducible
+    assert not torch.equal(seen[0], seen[1])  # a fresh draw per sample
+    assert not torch.equal(seen[0], seen[4])  # seed matters
+    assert len(set(seen[0][:, 0].tolist())) == 6  # one draw per patch
+    g = torch.Generator().manual_seed(11)
+    assert torch.equal(seen[0][0], torch.randn(1, 512, generator=g)[0])  # documented draw order
+    assert torch.equal(seen[5], seen[6])  # upscale = sample of the default seed 0
+    monkeypatch.setattr(model, "latent", "zero")
+    model.upscale(lr)
+    assert torch.count_nonzero(seen[-1]) == 0
+
+
+def test_bad_latent_option(states):
+    sr = SRNet(dim=8)
+    with pytest.raises(SrbenchError):
+        dm.DSRVAE(sr, None, torch.device("cpu"), latent="median")
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _rw(name: str) -> ResolvedWeight:
+    return ResolvedWeight(WeightFile(name), Path(f"/nonexistent/{name}"), "0" * 64, "user")
+
+
+def test_refuses_to_run_without_weights():
+    with pytest.raises(WeightsError):
+        dm.load(4)
+    with pytest.raises(WeightsError):
+        dm.load(4, weights={"VAE_SR.pth": _rw("VAE_SR.pth")})  # full needs the denoiser too
+    with pytest.raises(SrbenchError):
+        dm.load(2, weights={})
+    with pytest.raises(SrbenchError):
+        dm.load(4, variant="denoise-only", weights={})
+
+
+def test_loads_dataparallel_checkpoints_strictly(states, monkeypatch):
+    den_state = {f"module.{k}": v for k, v in states[0].items()}
+    den_state["module.denoise_feat.0.conv.weight"] = torch.zeros(64, 6, 3, 3)  # training-only keys
+    den_state["module.SR_final.0.bias"] = torch.zeros(3)
+    with torch.device("meta"):
+        sr_template = SRNet().state_dict()
+    sr_state = {f"module.{k}": v for k, v in seeded_state(sr_template, 5).items()}
+    files = {"VAE_denoiser.pth": den_state, "VAE_SR.pth": sr_state}
+    monkeypatch.setattr("srbench.weights.load_checkpoint", lambda p: dict(files[Path(p).name]))
+    weights = {n: _rw(n) for n in files}
+    m = dm.load(4, weights=weights, options={"seed": "3"})
+    assert m.provenance["variant"] == "full" and m.provenance["dropped_training_keys"] == 2
+    assert m.provenance["weights"] == {"VAE_SR.pth": "0" * 64, "VAE_denoiser.pth": "0" * 64}
+    assert m.seed == 3 and m.provenance["upscale_seed"] == 3
+    assert torch.equal(m.sr_net.recon[0].weight, sr_state["module.recon.0.weight"])
+    only = dm.load(4, weights={"VAE_SR.pth": weights["VAE_SR.pth"]}, variant="sr-only")
+    assert only.denoiser is None and only.provenance["latent"] == "n/a"
+    # strictness: a missing or an unknown key is an error, not a silent random init
+    del den_state["module.SR_mu.0.bias"]
+    with pytest.raises(WeightsError, match="missing keys: SR_mu.0.bias"):
+        dm.load(4, weights=weights)
+    sr_state["module.extra.weight"] = torch.zeros(1)
+    with pytest.raises(WeightsError, match="unexpected keys: extra.weight"):
+        dm.load(4, weights=weights, variant="sr-only")
+
+
+def test_sr_only_variant_is_the_subnetwork_on_the_whole_image(golden, states):
+    sr = SRNet(dim=int(golden["sr_dim"]))
+    sr.load_state_dict(states[1])
+    m = dm.DSRVAE(sr, None, torch.device("cpu"))
+    lr = golden["lr"][:24, :24]
+    ref = np.clip(golden["sr_only"] * 255.0, 0, 255).astype(np.uint8)
+    out = m.upscale(lr)
+    assert np.count_nonzero(out != ref) <= 0.001 * out.size
+    assert all(np.array_equal(o, out) for o in m.sample(lr, 2, seed=4))
+    with pytest.raises(SrbenchError):
+        m.denoise(lr)
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def test_metadata():
+    assert INFO.name == "dsrvae" and INFO.scales == (4,) and INFO.stochastic and not INFO.reference_based
+    assert INFO.code_license == "none stated" and "@InProceedings" in INFO.citation
+    assert list(INFO.variants) == ["full", "sr-only"] and INFO.default_variant == "full"
+    assert [f.name for f in INFO.variants["full"]] == ["VAE_denoiser.pth", "VAE_SR.pth"]
+    assert all(f.manual and f.urls and f.urls[0].startswith("https://drive.google.com/") for fs in INFO.variants.values() for f in fs)
+    # SRNet(64): conv 3->64 + PReLU, 4 blocks of 2 convs 64->64, conv 64->3
+    conv = lambda cin, cout, k: cin * cout * k * k + cout
+    sr = conv(3, 64, 3) + 1 + 8 * conv(64, 64, 3) + conv(64, 3, 3)
+    assert sr == 298_948 == INFO.param_count("sr-only")
+    assert INFO.param_count() == 74_750_126
+
+
+# ---------------------------------------------------------------- the real checkpoints
+
+
+def _real_weights() -> dict[str, ResolvedWeight]:
+    from srbench.hashing import sha256_file
+    from srbench.paths import home, mirrors
+
+    roots = [home() / "weights" / "dsrvae"] + [m / "weights" / "dsrvae" for m in mirrors()]
+    found = {}
+    for wf in INFO.variants["full"]:
+        p = next((r / wf.name for r in roots if (r / wf.name).is_file()), None)
+        if p is None:
+            pytest.skip(
+                f"real dSRVAE checkpoint {wf.name} not found in {', '.join(map(str, roots))}: get it from "
+                f"{wf.urls[0]} and run `srbench weights import dsrvae {wf.name}` (with SRBENCH_HOME set)"
+            )
+        found[wf.name] = ResolvedWeight(wf, p, sha256_file(p), "user")
+    return found
+
+
+def test_real_checkpoints_load_strictly_and_run():
+    weights = _real_weights()
+    device = os.environ.get("SRBENCH_TEST_DEVICE", "cpu")
+    m = dm.load(4, device=device, weights=weights)
+    yy, xx = np.indices((130, 140))
+    lr = (128 + 60 * np.sin(yy[:, :, None] / 9.0 + xx[:, :, None] / 13.0 + np.array([0, 1, 2]))).astype(np.uint8)
+    a, b = m.sample(lr, 2, seed=1)
+    assert a.shape == (520, 560, 3) and not np.array_equal(a, b)
+    assert np.array_equal(m.sample(lr, 1, seed=1)[0], a)
+    # a trained SR of a smooth image stays close to its bicubic enlargement (random weights would not)
+    from srbench.imresize import imresize
+
+    assert np.abs(a.astype(float) - imresize(lr, 4).astype(float)).mean() < 20

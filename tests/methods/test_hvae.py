@@ -1,0 +1,226 @@
+"""hvae / hvae-cnn adapters and the hvae-gauss degradation (DTU 02456 project).
+
+Golden fixtures: the notebooks' own model classes at reduced widths (tests/fixtures/hvae/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from srbench_methods.hvae import DEGRADATIONS, METHODS
+from srbench_methods.hvae import degradation as hdeg
+from srbench_methods.hvae import model as hmod
+from srbench_methods.hvae.networks import SRVAE, SRCNN4x
+
+from srbench.checkpoint_format import save_checkpoint
+from srbench.errors import WeightsError
+from srbench.hashing import sha256_file
+from srbench.method_api import WeightFile
+from srbench.weights import ResolvedWeight, resolve
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "hvae"
+INFO = {m.name: m for m in METHODS}
+
+
+def rw(path: Path) -> dict[str, ResolvedWeight]:
+    path = Path(path)
+    return {path.name: ResolvedWeight(WeightFile(path.name), path, sha256_file(path), "user")}
+
+
+def conv(cin, cout, k):
+    return cin * cout * k * k + cout
+
+
+def lin(fin, fout):
+    return fin * fout + fout
+
+
+def io():
+    from safetensors.torch import load_file
+
+    return load_file(str(FIX / "io.safetensors"))
+
+
+def t(img: np.ndarray):
+    return torch.from_numpy(img.transpose(2, 0, 1).copy()).float().div(255).unsqueeze(0)
+
+
+@pytest.fixture
+def tiny_vae(tmp_path):
+    torch.manual_seed(3)
+    net = SRVAE(latent=12, e1=4, e2=4, d1=4, d2=6, d3=4)
+    return net, save_checkpoint(net, tmp_path / "hvae_x4.srbench.safetensors", {"training": "unit test"})
+
+
+@pytest.fixture
+def tiny_cnn(tmp_path):
+    torch.manual_seed(4)
+    net = SRCNN4x(c1=4, c2=4, c3=6, c4=4)
+    return net, save_checkpoint(net, tmp_path / "hvae-cnn_x4.srbench.safetensors", {})
+
+
+# ---------------------------------------------------------------- parameter counts (report / notebooks)
+
+
+def test_param_counts():
+    cnn = conv(3, 64, 3) + conv(64, 64, 5) + conv(64, 128, 5) + conv(128, 64, 5) + conv(64, 3, 5)
+    assert cnn == 518_851
+    assert sum(p.numel() for p in SRCNN4x().parameters()) == cnn == INFO["hvae-cnn"].param_count()
+    latent, flat = 192, 3 * 8 * 8  # "a 192 long vector", the 8x8 RGB LR flattened
+    encoder = conv(3, 64, 5) + conv(64, 32, 5) + conv(32, 3, 3) + lin(flat, 2 * latent)
+    prior = lin(flat, 2 * latent)
+    decoder = lin(latent, flat) + conv(3, 64, 3) + conv(64, 128, 5) + conv(128, 64, 5) + conv(64, 3, 3)
+    assert encoder + prior + decoder == 655_558
+    assert sum(p.numel() for p in SRVAE().parameters()) == encoder + prior + decoder == INFO["hvae"].param_count()
+
+
+# ---------------------------------------------------------------- golden outputs of the notebooks' classes
+
+
+def test_notebook_cnn_matches():
+    d = io()
+    model = hmod.load_cnn(4, weights=rw(FIX / "notebook_cnn_c6-5-7-4.safetensors"))  # no srbench config
+    assert model.provenance["checkpoint_config"]["arch_params"] == {"c1": 6, "c2": 5, "c3": 7, "c4": 4}
+    y = model.upscale_tensor(t(d["lr_cnn"].numpy()))
+    assert y.shape == d["cnn_out"].shape == (1, 3, 40, 48)
+    assert float((y - d["cnn_out"]).abs().max()) < 1e-5
+
+
+def test_notebook_vae_matches():
+    d = io()
+    model = hmod.load_vae(4, weights=rw(FIX / "notebook_vae_l16.safetensors"))
+    net = model.net
+    x = t(d["lr_vae"].numpy())  # 8x16 LR: two tiles side by side
+    assert float((model.upscale_tensor(x) - d["vae_mean_out"]).abs().max()) < 1e-5
+    tiles = torch.cat([x[..., 0:8], x[..., 8:16]])
+    with torch.no_grad():
+        mu, log_sigma = net.prior(tiles)
+        assert float((mu - d["prior_mu"]).abs().max()) < 1e-6
+        assert float((log_sigma.exp() - d["prior_sigma"]).abs().max()) < 1e-6
+        sampled = net(tiles, d["eps"])
+        stitched = torch.cat([sampled[0:1], sampled[1:2]], dim=3)
+        assert float((stitched - d["vae_sample_out"]).abs().max()) < 1e-5
+        qmu, qlog_sigma = net.posterior(d["hr"])
+        assert float((qmu - d["post_mu"]).abs().max()) < 1e-6
+        assert float((qlog_sigma.exp() - d["post_sigma"]).abs().max()) < 1e-6
+
+
+# ---------------------------------------------------------------- shapes, ranges, determinism, reload
+
+
+@pytest.mark.parametrize("size", [(8, 8), (16, 24), (11, 5)])
+def test_shapes_and_ranges(tiny_vae, tiny_cnn, size):
+    lr = np.random.default_rng(sum(size)).integers(0, 256, (*size, 3), dtype=np.uint8)
+    for net, path, loader in ((*tiny_vae, hmod.load_vae), (*tiny_cnn, hmod.load_cnn)):
+        model = loader(4, weights=rw(path))
+        out = model.upscale(lr)
+        assert out.shape == (size[0] * 4, size[1] * 4, 3) and out.dtype == np.uint8
+        assert np.array_equal(out, model.upscale(lr))
+        got = model.upscale_tensor(t(lr))
+        if isinstance(net, SRCNN4x):
+            with torch.no_grad():
+                assert torch.equal(got, net(t(lr)))  # reloaded strictly: same output bit for bit
+        else:
+            assert 0.0 < float(got.min()) and float(got.max()) < 1.0  # sigmoid
+            if size == (8, 8):
+                with torch.no_grad():
+                    assert torch.equal(got, net(t(lr)))  # one tile: the network itself
+
+
+def test_vae_tiles_are_independent(tiny_vae):
+    _, path = tiny_vae
+    model = hmod.load_vae(4, weights=rw(path))
+    lr = np.random.default_rng(0).integers(0, 256, (8, 16, 3), dtype=np.uint8)
+    whole = model.upscale_tensor(t(lr))
+    left = model.upscale_tensor(t(lr[:, :8]))
+    right = model.upscale_tensor(t(lr[:, 8:]))
+    assert torch.allclose(whole, torch.cat([left, right], dim=3), atol=1e-6)
+
+
+def test_vae_sampling_is_seeded(tiny_vae):
+    _, path = tiny_vae
+    model = hmod.load_vae(4, weights=rw(path))
+    lr = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    a = model.sample(lr, 2, seed=7)
+    b = model.sample(lr, 2, seed=7)
+    c = model.sample(lr, 2, seed=8)
+    assert len(a) == 2 and all(x.shape == (32, 32, 3) and x.dtype == np.uint8 for x in a)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+    assert not np.array_equal(a[0], a[1])  # two draws of one call differ
+    noisy = hmod.load_vae(4, weights=rw(path), options={"obs_noise": True}).sample(lr, 1, seed=7)[0]
+    assert not np.array_equal(noisy, a[0])
+    assert INFO["hvae"].stochastic and not INFO["hvae-cnn"].stochastic
+
+
+@pytest.mark.parametrize("method", ["hvae", "hvae-cnn"])
+def test_refuses_without_weights(method, fresh_home):
+    loader = hmod.load_vae if method == "hvae" else hmod.load_cnn
+    with pytest.raises(WeightsError, match="no checkpoint"):
+        loader(4, weights=None)
+    with pytest.raises(WeightsError, match="train with srbench or supply one"):
+        resolve(INFO[method], None, scale=4, allow_download=True)
+
+
+def test_wrong_arch_refused(tiny_cnn):
+    _, path = tiny_cnn
+    with pytest.raises(WeightsError, match="architecture"):
+        hmod.load_vae(4, weights=rw(path))
+
+
+# ---------------------------------------------------------------- degradation
+
+
+def test_gauss_degradation_matches_notebook_pipeline():
+    from scipy import ndimage as ndi
+
+    hr = np.random.default_rng(5).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    # the notebook's cell, on [0, 1] float32 as torchvision's ToTensor gives it
+    img = hr.astype(np.float32) / 255
+    temp = np.copy(img)
+    for i in range(3):
+        temp[:, :, i] = ndi.gaussian_filter(img[:, :, i], sigma=1)
+    ref = np.zeros((8, 8, 3), np.float32)
+    for i in np.arange(2, 32, 4):
+        for j in np.arange(2, 32, 4):
+            ref[(i - 2) // 4, (j - 2) // 4, :] = temp[i, j, :]
+    deg = hdeg.load(4)
+    lr = deg(hr)
+    assert lr.shape == (8, 8, 3) and lr.dtype == np.uint8
+    assert np.abs(lr.astype(float) - ref * 255).max() <= 0.5 + 1e-3  # rounding only
+    assert deg(np.zeros((36, 20, 3), np.uint8)).shape == (9, 5, 3)
+    assert np.array_equal(deg(hr, seed=1), deg(hr, seed=2))
+
+
+def test_gauss_degradation_registered():
+    from srbench.degradations import get_degradation, load_degradation
+
+    assert get_degradation("hvae-gauss").name == DEGRADATIONS[0].name
+    hr = np.full((16, 16, 3), 77, np.uint8)
+    assert np.array_equal(load_degradation("hvae-gauss", 4)(hr), np.full((4, 4, 3), 77, np.uint8))
+
+
+def test_cached_user_checkpoint_runs():
+    for method in ("hvae", "hvae-cnn"):
+        path = Path(os.environ.get("SRBENCH_HOME", "")) / "weights" / method / f"{method}_x4.srbench.safetensors"
+        if not path.is_file():
+            pytest.skip(f"no user-trained checkpoint {path} (the authors released none)")
+        loader = hmod.load_vae if method == "hvae" else hmod.load_cnn
+        assert loader(4, weights=rw(path)).upscale(np.full((8, 8, 3), 100, np.uint8)).shape == (32, 32, 3)
+
+
+def test_cnn_tiling_is_exact(tiny_cnn):
+    _, path = tiny_cnn
+    whole = hmod.load_cnn(4, weights=rw(path))
+    tiled = hmod.load_cnn(4, weights=rw(path), options={"tile": 6, "ref": None})
+    x = torch.rand(1, 3, 17, 13)
+    assert float((whole.upscale_tensor(x) - tiled.upscale_tensor(x)).abs().max()) < 1e-5
+    vae_opts = {"tile": 6, "tile_batch": "3", "obs_noise": "false"}  # run options as a CLI passes them
+    assert hmod.HVAE is type(hmod.load_vae(4, weights=rw(FIX / "notebook_vae_l16.safetensors"), options=vae_opts))
