@@ -236,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     except SrbenchError as exc:
         print(f"srbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` etc.: not an error of the run
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("srbench: interrupted; finished images are cached - re-run the same command to resume", file=sys.stderr)
         return 130

@@ -453,4 +453,7 @@ def _progress(total: int, enabled: bool):
 
 
 def run(cfg: RunConfig) -> Path:
+    if cfg.offline:
+        # metric factories and weight caches read the same switch
+        os.environ["SRBENCH_OFFLINE"] = "1"
     return Runner(cfg).run()
