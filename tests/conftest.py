@@ -44,6 +44,8 @@ def _isolated_home(tmp_path_factory):
     """Each test session gets its own srbench cache unless SRBENCH_HOME is set by the caller."""
     if "SRBENCH_HOME" not in os.environ:
         os.environ["SRBENCH_HOME"] = str(tmp_path_factory.mktemp("srbench-home"))
+        # this cache started empty in this session: tests may share what the code under test computed
+        os.environ["SRBENCH_TEST_FRESH_HOME"] = os.environ["SRBENCH_HOME"]
     yield
 
 
