@@ -7,7 +7,7 @@
 import shutil
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
@@ -21,7 +21,7 @@ class BuildPy(build_py):
         shutil.copyfile(HERE / "datasets.yaml", target)
 
 
-packages = find_packages(include=["srbench", "srbench.*"])
+packages = find_namespace_packages(include=["srbench", "srbench.*"], exclude=["*.__pycache__"])
 packages += ["srbench_methods" + p[len("methods"):] for p in find_packages(include=["methods", "methods.*"])]
 
 setup(
