@@ -1,0 +1,90 @@
+"""SRGAN (Ledig et al., CVPR 2017): metadata only; the network is imported when the method runs."""
+
+from srbench.method_api import MethodInfo, WeightFile
+
+_COMMIT = "b0323c6ca4ca920f7daa41ba05f44bd220557cd9"
+_LICENSE = "none stated at that commit (the repository added an MIT LICENSE on 2020-02-27)"
+_SHA256 = {
+    2: ("a7ddfb8d2109ea7360ca7a6913c3acbb7128deef16c2868476e2bb1e2cf9ec3b", 2_361_404),
+    4: ("f4c381640826a48d2440583e4920c6bb4041804f4e285c3c6d585f03961fe87c", 2_952_717),
+    8: ("91bc47a807f09ebb9c40a69ff2fd3b598e7e618d91f506b71a9c3ec2cbb94355", 3_544_030),
+}
+
+
+def _leftthomas(scale: int) -> WeightFile:
+    name = f"netG_epoch_{scale}_100.pth"
+    sha, size = _SHA256[scale]
+    return WeightFile(
+        name=name,
+        urls=(
+            f"https://raw.githubusercontent.com/leftthomas/SRGAN/{_COMMIT}/epochs/{name}",
+            f"https://github.com/leftthomas/SRGAN/raw/{_COMMIT}/epochs/{name}",
+        ),
+        sha256=sha,
+        size=size,
+        license=_LICENSE,
+        source=f"leftthomas/SRGAN (unofficial PyTorch reproduction), epochs/{name} at commit {_COMMIT[:7]} "
+        "(2018-01-17, 'add pretrain model'); 100 epochs on VOC2012 crops",
+        manual=False,
+        scale=scale,
+    )
+
+
+def _param_count() -> int:
+    from srbench_methods.srgan.arch import count_parameters
+
+    return count_parameters(4)
+
+
+METHODS = [
+    MethodInfo(
+        name="srgan",
+        title="SRGAN",
+        paper="Ledig et al., CVPR 2017",
+        citation="""@InProceedings{ledig2017srgan,
+    author = {Ledig, Christian and Theis, Lucas and Husz{\\'a}r, Ferenc and Caballero, Jose and Cunningham, Andrew and Acosta, Alejandro and Aitken, Andrew and Tejani, Alykhan and Totz, Johannes and Wang, Zehan and Shi, Wenzhe},
+    title = {Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial Network},
+    booktitle = {Proceedings of the IEEE Conference on Computer Vision and Pattern Recognition (CVPR)},
+    pages = {4681--4690},
+    year = {2017}
+}""",
+        code_url=f"https://github.com/leftthomas/SRGAN/tree/{_COMMIT}",
+        code_license=_LICENSE,
+        weights_license=_LICENSE,
+        scales=(2, 4, 8),
+        stochastic=False,
+        reference_based=False,
+        protocols=("rgb",),
+        learned=True,
+        variants={"leftthomas": tuple(_leftthomas(s) for s in (2, 4, 8))},
+        variant_notes={
+            "leftthomas": (
+                "leftthomas/SRGAN@b0323c6 generators for x2/x4/x8 (unofficial reproduction; the SRGAN authors "
+                "released no weights). Trained on VOC2012 crops with PIL-bicubic LR, so expect SRGAN-like, "
+                "not paper-level, numbers"
+            ),
+        },
+        loader="srbench_methods.srgan.model:load",
+        adapter_version="1",
+        notes=(
+            "The SRGAN authors (Twitter) released neither code nor weights. This adapter runs the most "
+            "reachable public PyTorch reproduction, leftthomas/SRGAN at commit b0323c6, whose released "
+            "netG_epoch_{2,4,8}_100.pth load strictly only into that commit's generator (own implementation "
+            "with its parameter names). Differences to the paper: 5 residual blocks instead of 16; the "
+            "post-residual block is conv+PReLU without BN; output (tanh+1)/2 in [0,1] instead of the paper's "
+            "[-1,1]; scalar PReLU slopes; trained from scratch (no SRResNet pre-training) on random 88-px crops "
+            "of 16,700 VOC2012 images (LR by PIL bicubic, not MATLAB) for 100 epochs with loss = pixel MSE "
+            "+ 0.006 VGG16-feature MSE + 0.001 adversarial + 2e-8 TV (paper: VGG19 features, 1e-3 "
+            "adversarial, ImageNet); x2 and x8 models exist besides x4. I/O as that commit's test_image.py: RGB uint8/255 in; output x255 truncated to uint8 "
+            "(torchvision ToPILImage), option quantize='round' rounds instead. Single-channel LR is "
+            "replicated to RGB. Options: tile (LR px, default whole image), tile_overlap (default 18 = the "
+            "receptive-field radius, so tiled output equals whole-image output). "
+            "Other public checkpoints were considered and not added: BasicSR's MSRGAN/MSRResNet (Google Drive "
+            "'reproduced experiments' folder only, no stable URL); twtygqyy/pytorch-SRResNet (an MSE SRResNet, "
+            "not SRGAN, stored as a pickled whole model that cannot be read with weights_only=True); "
+            "Lornatang/SRGAN-PyTorch (weights on a personal Hugging Face repo whose URL and file names changed "
+            "in 2023 and 2025; contents not verifiable here)."
+        ),
+        param_count=_param_count,
+    )
+]

@@ -1,0 +1,202 @@
+"""SRGAN adapter (leftthomas/SRGAN@b0323c6): golden outputs of the official code with the released weights,
+Set5 x4 fidelity, strict/safe loading, options."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import srbench_methods.srgan.model as srgan_model
+import torch
+from safetensors.torch import load_file
+from srbench_methods.srgan import METHODS
+
+from srbench.errors import ImageError, SrbenchError, WeightsError
+from srbench.hashing import sha256_file
+from srbench.method_api import WeightFile
+from srbench.weights import ResolvedWeight, import_file, resolve
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures" / "srgan"
+INFO = METHODS[0]
+COMMIT = "b0323c6ca4ca920f7daa41ba05f44bd220557cd9"
+
+# Set5 x4, RGB protocol (LR = MATLAB-bicubic of the modcropped HR), default quantisation (truncation as the
+# official test_image.py): measured with this adapter, identical to the official code's outputs
+SET5_X4 = {"psnr_y": 30.7136, "ssim_y": 0.8642}
+
+
+@pytest.fixture(scope="module")
+def weights_dir(mirror) -> Path:
+    d = mirror.parent / "weights" / "srgan-leftthomas"
+    if not d.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{d} missing in CI")
+        pytest.skip(f"{d} not present")
+    return d
+
+
+def _w(path: Path, name: str | None = None) -> dict[str, ResolvedWeight]:
+    name = name or path.name
+    return {name: ResolvedWeight(WeightFile(name), path, sha256_file(path), "user")}
+
+
+def _x(lr: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(lr.transpose(2, 0, 1).copy()).float().div(255).unsqueeze(0)
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def test_metadata():
+    assert INFO.name == "srgan" and INFO.scales == (2, 4, 8) and INFO.default_variant == "leftthomas"
+    files = INFO.variants["leftthomas"]
+    assert [f.scale for f in files] == [2, 4, 8]
+    for f in files:
+        assert f.name == f"netG_epoch_{f.scale}_100.pth" and not f.manual and len(f.sha256) == 64
+        assert f.urls[0] == f"https://raw.githubusercontent.com/leftthomas/SRGAN/{COMMIT}/epochs/{f.name}"
+    assert INFO.param_count() == 734_092
+    assert "@InProceedings{ledig2017srgan" in INFO.citation
+
+
+def test_mirror_files_are_the_upstream_files(weights_dir):
+    """The declared sha256s are those of the files in the repository at b0323c6 (the mirror holds them
+    byte for byte: git blob ids 6c6642a3 / b816dc65 / a5d84b05)."""
+    for f in INFO.variants["leftthomas"]:
+        path = weights_dir / f.name
+        assert sha256_file(path) == f.sha256 and path.stat().st_size == f.size
+
+
+def test_resolve_picks_the_file_of_the_scale(fresh_home, weights_dir):
+    for scale in (2, 4, 8):
+        got = resolve(INFO, None, scale=scale, overrides={"srgan": weights_dir})
+        assert list(got) == [f"netG_epoch_{scale}_100.pth"] and next(iter(got.values())).provenance == "official"
+    imported = import_file(INFO, weights_dir / "netG_epoch_4_100.pth")
+    assert imported.provenance == "official"
+    got = resolve(INFO, None, scale=4, allow_download=False)
+    model = srgan_model.load(4, weights=got)
+    assert model.provenance["weights"] == {"netG_epoch_4_100.pth": INFO.variants["leftthomas"][1].sha256}
+
+
+# ---------------------------------------------------------------- golden outputs of the official code
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_official_outputs_reproduced(weights_dir, scale):
+    io = load_file(FIX / "official_io.safetensors")
+    model = srgan_model.load(scale, weights=_w(weights_dir / f"netG_epoch_{scale}_100.pth"))
+    lr = io[f"x{scale}_input_uint8"].numpy()
+    raw = model.forward(_x(lr))
+    assert raw.shape == (1, 3, 16 * scale, 16 * scale)
+    assert (raw - io[f"x{scale}_output_raw"]).abs().max().item() <= 1e-6
+    assert np.array_equal(model.upscale(lr), io[f"x{scale}_output_uint8"].numpy())
+
+
+def test_quantisation_modes(weights_dir):
+    io = load_file(FIX / "official_io.safetensors")
+    lr = io["x4_input_uint8"].numpy()
+    raw = io["x4_output_raw"][0].permute(1, 2, 0).double().numpy() * 255
+    trunc = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"))
+    rnd = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"), options={"quantize": "round"})
+    assert trunc.provenance["quantize"] == "truncate" and rnd.provenance["quantize"] == "round"
+    assert "ignored_options" not in rnd.provenance
+    other = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"), options={"ref": "r.png", "seed_x": 1})
+    assert other.provenance["ignored_options"] == ["ref", "seed_x"]
+    a, b = trunc.upscale(lr).astype(int), rnd.upscale(lr).astype(int)
+    assert np.array_equal(a, np.floor(raw).astype(int))
+    assert np.abs(b - raw).max() <= 0.5 + 1e-3 and (b - a).min() >= 0 and (b != a).mean() > 0.3
+
+
+@pytest.mark.slow
+def test_set5_x4_fidelity(weights_dir, mirror):
+    from PIL import Image
+
+    from srbench.conventions import modcrop
+    from srbench.imresize import imresize
+    from srbench.metrics.base import MetricContext
+    from srbench.metrics.fidelity import psnr_y, ssim_y
+
+    model = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"))
+    ctx, P, S = MetricContext(scale=4), psnr_y(), ssim_y()
+    ps, ss = [], []
+    for f in sorted((mirror / "set5" / "HR").glob("*.png")):
+        hr = modcrop(np.asarray(Image.open(f).convert("RGB")), 4)
+        sr = model.upscale(imresize(hr, 1 / 4))
+        ps.append(P(sr, hr, ctx))
+        ss.append(S(sr, hr, ctx))
+    assert len(ps) == 5
+    assert abs(np.mean(ps) - SET5_X4["psnr_y"]) <= 0.005, np.mean(ps)
+    assert abs(np.mean(ss) - SET5_X4["ssim_y"]) <= 0.0005, np.mean(ss)
+
+
+# ---------------------------------------------------------------- tiling, inputs, errors
+
+
+def test_tiling_is_exact_at_the_default_overlap(weights_dir):
+    lr = load_file(FIX / "official_io.safetensors")["x4_input_uint8"].numpy()
+    whole = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"))
+    tiled = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"), options={"tile": "8"})
+    assert tiled.provenance["tile"] == 8 and tiled.provenance["tile_overlap"] == 18 and tiled.provenance["tiling_exact"]
+    assert (tiled.forward(_x(lr)) - whole.forward(_x(lr))).abs().max().item() <= 1e-5
+
+
+def test_grey_and_bad_inputs(weights_dir):
+    model = srgan_model.load(2, weights=_w(weights_dir / "netG_epoch_2_100.pth"))
+    grey = np.random.default_rng(0).integers(0, 256, (6, 5), dtype=np.uint8)
+    assert np.array_equal(model.upscale(grey), model.upscale(np.repeat(grey[:, :, None], 3, axis=2)))
+    with pytest.raises(ImageError):
+        model.upscale(grey.astype(np.int16))
+
+
+def test_wrong_scale_checkpoint_is_rejected(weights_dir):
+    with pytest.raises(WeightsError) as exc:
+        srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_2_100.pth"))
+    msg = str(exc.value)
+    assert "does not fit Generator: missing keys:" in msg and "block8.2.weight" in msg
+    assert "unexpected keys: block8.1.bias, block8.1.weight" in msg
+
+
+@pytest.mark.parametrize(
+    "edit, expect",
+    [
+        (lambda s: s.pop("block3.bn2.running_var"), "missing keys: block3.bn2.running_var"),
+        (lambda s: s.__setitem__("block3.bn2.num_batches_tracked", torch.tensor(0)), "unexpected keys: block3.bn2.num_batches_tracked"),
+        (lambda s: s.__setitem__("block9.weight", s.pop("block8.2.weight")), "missing keys: block8.2.weight; unexpected keys: block9.weight"),
+    ],
+)
+def test_wrong_keys_are_rejected(tmp_path, weights_dir, edit, expect):
+    state = dict(torch.load(weights_dir / "netG_epoch_4_100.pth", weights_only=True, map_location="cpu"))
+    edit(state)
+    bad = tmp_path / "netG_epoch_4_100.pth"
+    torch.save(state, bad)
+    with pytest.raises(WeightsError, match=expect):
+        srgan_model.load(4, weights=_w(bad))
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_malicious_checkpoint_is_not_executed(tmp_path):
+    marker = tmp_path / "marker"
+    bad = tmp_path / "netG_epoch_4_100.pth"
+    torch.save({"block1.0.weight": _Evil(str(marker))}, bad)
+    with pytest.raises(WeightsError):
+        srgan_model.load(4, weights=_w(bad))
+    assert not marker.exists()
+
+
+def test_bad_requests(tmp_path):
+    dummy = tmp_path / "netG_epoch_4_100.pth"
+    dummy.write_bytes(b"")
+    with pytest.raises(WeightsError, match="never runs with random"):
+        srgan_model.load(4, weights=None)
+    with pytest.raises(SrbenchError, match="scale 3"):
+        srgan_model.load(3, weights=_w(dummy))
+    with pytest.raises(SrbenchError, match="quantize"):
+        srgan_model.load(4, weights=_w(dummy), options={"quantize": "floor"})
