@@ -15,12 +15,9 @@ under ``$SRBENCH_HOME/weights/<degradation name>/``) and calls the loader.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import warnings
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ import numpy as np
 from srbench.degradation_api import INPUT_HR, Degradation, DegradationInfo
 from srbench.errors import SrbenchError, UnknownNameError
 from srbench.method_api import parse_method_name
+from srbench.registry import scan_adapters
 
 ENTRY_POINT_GROUP = "srbench.degradations"
 
@@ -98,24 +96,7 @@ def degradations() -> dict[str, DegradationInfo]:
     """All degradation metadata, by name."""
     out: dict[str, DegradationInfo] = {}
     _collect("srbench.degradations", _Builtins, out)
-    try:
-        import srbench_methods
-    except ImportError:  # srbench installed without its adapters
-        srbench_methods = None
-    if srbench_methods is not None:
-        for mod in sorted(pkgutil.iter_modules(srbench_methods.__path__), key=lambda m: m.name):
-            if not mod.ispkg:
-                continue
-            full = f"srbench_methods.{mod.name}"
-            try:
-                _collect(full, importlib.import_module(full), out)
-            except Exception as exc:  # one broken adapter must not break the others
-                BROKEN[mod.name] = f"{type(exc).__name__}: {exc}"
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            _collect(f"entry point {ep.name}", ep.load(), out)
-        except Exception as exc:
-            BROKEN[ep.name] = f"{type(exc).__name__}: {exc}"
+    scan_adapters(lambda source, obj: _collect(source, obj, out), BROKEN, ENTRY_POINT_GROUP)
     return out
 
 

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srbench.conventions import grey_to_rgb, modcrop, quantize, rgb_to_grey, to_luma_uint8
+from srbench.conventions import (
+    grey_to_rgb,
+    modcrop,
+    quantize,
+    rgb_to_grey,
+    to_luma_uint8,
+)
 from srbench.imresize import imresize
 
 PROTOCOLS = ("rgb", "luma")

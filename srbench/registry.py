@@ -43,25 +43,34 @@ def _collect(source: str, obj: Any, out: dict[str, MethodInfo]) -> None:
         out[info.name] = info
 
 
+def scan_adapters(collect, broken: dict[str, str], group: str = ENTRY_POINT_GROUP) -> None:
+    """Call ``collect(source, module)`` for every adapter package in ``srbench_methods`` and every
+    entry point of ``group``; an adapter that fails is recorded in ``broken`` and skipped."""
+    try:
+        import srbench_methods
+    except ImportError:  # srbench installed without its adapters
+        srbench_methods = None
+    if srbench_methods is not None:
+        for mod in sorted(pkgutil.iter_modules(srbench_methods.__path__), key=lambda m: m.name):
+            if not mod.ispkg:
+                continue
+            full = f"srbench_methods.{mod.name}"
+            try:
+                collect(full, importlib.import_module(full))
+            except Exception as exc:  # one broken adapter must not break the others
+                broken[mod.name] = f"{type(exc).__name__}: {exc}"
+    for ep in entry_points(group=group):
+        try:
+            collect(f"entry point {ep.name}", ep.load())
+        except Exception as exc:
+            broken[ep.name] = f"{type(exc).__name__}: {exc}"
+
+
 @lru_cache(maxsize=1)
 def methods() -> dict[str, MethodInfo]:
     """All method metadata, by name."""
     out: dict[str, MethodInfo] = {}
-    import srbench_methods
-
-    for mod in sorted(pkgutil.iter_modules(srbench_methods.__path__), key=lambda m: m.name):
-        if not mod.ispkg:
-            continue
-        full = f"srbench_methods.{mod.name}"
-        try:
-            _collect(full, importlib.import_module(full), out)
-        except Exception as exc:  # one broken adapter must not break the others
-            BROKEN[mod.name] = f"{type(exc).__name__}: {exc}"
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            _collect(f"entry point {ep.name}", ep.load(), out)
-        except Exception as exc:
-            BROKEN[ep.name] = f"{type(exc).__name__}: {exc}"
+    scan_adapters(lambda source, obj: _collect(source, obj, out), BROKEN)
     return out
 
 

@@ -7,7 +7,6 @@ only when some SR image is actually missing from the cache.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sys
@@ -18,13 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from srbench import __version__
 from srbench import datasets as ds_mod
 from srbench import protocols, registry
 from srbench import weights as weights_mod
 from srbench.cache import ImageCache, ValueCache
 from srbench.conventions import DEFAULT_SEED
-from srbench.errors import MethodOutputError, MissingDependencyError, OutputDirError, SrbenchError
+from srbench.errors import (
+    MethodOutputError,
+    MissingDependencyError,
+    OutputDirError,
+    SrbenchError,
+)
 from srbench.hashing import array_key, json_key
 from srbench.metrics.base import MetricContext
 from srbench.results import RunWriter, provenance_header, summarize

@@ -228,6 +228,12 @@ def load_strict(model, state: Mapping[str, Any], source: str = "checkpoint", ren
     if rename is not None:
         state = {rename(k): v for k, v in state.items()}
     own = model.state_dict()
+    # checkpoints saved before PyTorch 0.4.1 have no BatchNorm step counters; they are not weights
+    # (only used when momentum=None in training), so take the model's own
+    state = dict(state)
+    for k in set(own) - set(state):
+        if k.endswith("num_batches_tracked"):
+            state[k] = own[k]
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = [

@@ -7,8 +7,8 @@ import textwrap
 from types import SimpleNamespace
 
 import pytest
-
 import srbench_methods
+
 from srbench import registry
 from srbench.cli import main
 from srbench.errors import SrbenchError, UnknownNameError

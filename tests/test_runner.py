@@ -14,7 +14,12 @@ from srbench import datasets as ds
 from srbench import registry
 from srbench.cli import main
 from srbench.conventions import modcrop
-from srbench.errors import MethodOutputError, OutputDirError, SrbenchError, UnknownNameError
+from srbench.errors import (
+    MethodOutputError,
+    OutputDirError,
+    SrbenchError,
+    UnknownNameError,
+)
 from srbench.images import read_image
 from srbench.results import PER_IMAGE_COLUMNS, SUMMARY_COLUMNS
 from srbench.runner import RunConfig, run

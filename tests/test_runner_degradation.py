@@ -10,9 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from srbench_methods.cyclesr.networks import VDSR  # noqa: E402
+
 from srbench.checkpoint_format import save_checkpoint  # noqa: E402
 from srbench.results import read_summary  # noqa: E402
-from srbench_methods.cyclesr.networks import VDSR  # noqa: E402
 
 
 def _srbench(*args, env=None):

@@ -129,7 +129,11 @@ def _rgb(img: np.ndarray) -> np.ndarray:
 
 
 def diversity(device: str = "cpu"):
-    from srbench.metrics.lr_consistency import lr_psnr_official, ntire_crop, ntire_imresize
+    from srbench.metrics.lr_consistency import (
+        lr_psnr_official,
+        ntire_crop,
+        ntire_imresize,
+    )
 
     map_fn = _lpips_map_fn(device)
 

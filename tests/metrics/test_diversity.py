@@ -18,7 +18,12 @@ import pytest
 from PIL import Image
 
 from srbench.metrics.base import MetricContext
-from srbench.metrics.diversity import METRICS, OUTPUTS, diversity_from_maps, diversity_stats
+from srbench.metrics.diversity import (
+    METRICS,
+    OUTPUTS,
+    diversity_from_maps,
+    diversity_stats,
+)
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "ntire21"
 GOLDEN = json.loads((FIX / "golden.json").read_text())
