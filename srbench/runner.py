@@ -78,9 +78,9 @@ class _Method:
         }
 
 
-def default_metrics(samples: int) -> list[str]:
-    names = [n for n, m in registry.metrics().items() if m.default]
-    return names
+def default_metrics() -> list[str]:
+    """The metrics computed when --metrics is not given (psnr_y, ssim_y)."""
+    return [n for n, m in registry.metrics().items() if m.default]
 
 
 def _check_metric_available(info) -> None:
@@ -126,7 +126,7 @@ def _validate(cfg: RunConfig):
         for s in cfg.scales:
             if s not in d.scales:
                 raise SrbenchError(f"dataset {d.name!r} is declared for scales {list(d.scales)}, not x{s}")
-    names = cfg.metrics or default_metrics(cfg.samples)
+    names = cfg.metrics or default_metrics()
     if cfg.samples > 1 and cfg.metrics is None and "diversity" in registry.metrics():
         names = names + ["diversity"]
     metrics = [registry.get_metric(n) for n in names]
