@@ -90,7 +90,7 @@ def _save(im: Image.Image, path: Path) -> None:
     are what a reader inspects pixel by pixel."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".webp":
-        im.save(path, format="WEBP", quality=90, method=4)
+        im.save(path, format="WEBP", quality=90, method=2)
     else:
         im.save(path, format="PNG", compress_level=6)
 
