@@ -27,7 +27,10 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["imresize", "cubic", "matlab_round"]
+__all__ = ["VERSION", "cubic", "imresize", "matlab_round"]
+
+#: bump when the output may change (part of the LR cache keys)
+VERSION = "1"
 
 
 def cubic(x: np.ndarray) -> np.ndarray:

@@ -39,12 +39,16 @@ class Prepared:
     method_input: np.ndarray  # what the method is given
 
 
-def prepare(hr: np.ndarray, scale: int, protocol: str, degradation=None, seed: int = 0) -> Prepared:
+def prepare(hr: np.ndarray, scale: int, protocol: str, degradation=None, seed: int = 0,
+            lr: np.ndarray | None = None) -> Prepared:
     """HR -> (scored HR, LR, method input). ``degradation`` (a loaded :class:`Degradation`) replaces
-    MATLAB bicubic in the rgb protocol; stochastic degradations draw the LR with ``seed``."""
+    MATLAB bicubic in the rgb protocol; stochastic degradations draw the LR with ``seed``. A cached
+    ``lr`` (rgb protocol) is used as it is."""
     hr = modcrop(hr, scale)
     if protocol == "rgb":
-        if degradation is not None:
+        if lr is not None:
+            pass
+        elif degradation is not None:
             lr = np.asarray(degradation.from_hr(grey_to_rgb(hr), seed=seed))
             expect = (hr.shape[0] // scale, hr.shape[1] // scale)
             if lr.shape[:2] != expect or lr.dtype != np.uint8:

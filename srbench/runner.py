@@ -29,6 +29,7 @@ from srbench.errors import (
     SrbenchError,
 )
 from srbench.hashing import array_key, json_key
+from srbench.imresize import VERSION as IMRESIZE_VERSION
 from srbench.metrics.base import MetricContext
 from srbench.results import RunWriter, provenance_header, summarize
 
@@ -165,6 +166,7 @@ class Runner:
     def __init__(self, cfg: RunConfig):
         self.cfg = cfg
         self.sr_cache = ImageCache(kind="sr")
+        self.lr_cache = ImageCache(kind="lr")
         self.values = ValueCache()
         self.metric_fns: dict[str, Any] = {}
         self.metric_prov: dict[str, Any] = {}
@@ -255,6 +257,21 @@ class Runner:
         stats["images_computed"] += 1
         return scored, keys
 
+    def _prepare(self, hr: np.ndarray, hr_key: str, scale: int):
+        """HR -> LR etc.; the rgb-protocol LR is cached by content (HR pixels, scale, degradation, seed)."""
+        cfg = self.cfg
+        deg = self._degradation(scale)
+        if cfg.protocol != "rgb":  # luma LR is float and cheap: not cached
+            return protocols.prepare(hr, scale, cfg.protocol, deg, cfg.seed)
+        key = json_key({"hr": hr_key, "scale": scale, "degradation": self._degradation_identity(scale),
+                        "seed": cfg.seed if deg is not None and deg.stochastic else None,
+                        "imresize": IMRESIZE_VERSION})
+        lr = self.lr_cache.get(key)
+        prep = protocols.prepare(hr, scale, cfg.protocol, deg, cfg.seed, lr=lr)
+        if lr is None:
+            self.lr_cache.put(key, prep.lr)
+        return prep
+
     def _image_metric(self, info, sr, sr_key, hr_key, prep, scale, image) -> float:
         key = json_key({"metric": info.name, "version": info.version, "sr": sr_key, "hr": hr_key,
                         "scale": scale, "protocol": self.cfg.protocol})
@@ -300,10 +317,9 @@ class Runner:
                         for ref in rd.images:
                             bar.set_description(f"{m.label} {rd.name} x{scale} {ref.name}"[:60])
                             hr = ds_mod.load_hr(ref)
-                            prep = protocols.prepare(hr, scale, cfg.protocol, self._degradation(scale), cfg.seed)
+                            prep = self._prepare(hr, hr_key := ref.sha256 or array_key(hr), scale)
                             n = cfg.samples if m.info.stochastic else 1
                             srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats)
-                            hr_key = ref.sha256 or array_key(hr)
                             if cfg.save_images:
                                 writer.save_reference(rd.name, scale, ref.name, prep.hr, prep.lr)
                                 writer.save_images(m.label, rd.name, scale, ref.name, srs, stochastic=m.info.stochastic and cfg.samples > 1)
@@ -380,7 +396,12 @@ class Runner:
 
     def _degradation_identity(self, scale: int):
         deg = self._degradation(scale)
-        return None if deg is None else {"name": self.cfg.degradation, "provenance": dict(getattr(deg, "provenance", {}) or {})}
+        if deg is None:
+            return None
+        from srbench.degradations import get_degradation
+
+        return {"name": self.cfg.degradation, "adapter_version": get_degradation(self.cfg.degradation).adapter_version,
+                "provenance": dict(getattr(deg, "provenance", {}) or {})}
 
     def _degradation_manifest(self):
         if self.cfg.degradation is None:

@@ -63,3 +63,29 @@ def test_degradation_changes_lr_and_labels_protocol(tmp_path, fresh_home):
     assert man["degradation"]["name"] == "hvae-gauss"
     bad = _srbench("run", "-m", "bicubic", "-d", "demo", "--degradation", "hvae-gaus", "--out", str(tmp_path / "c"), env=env)
     assert bad.returncode == 2 and "Did you mean" in bad.stderr
+
+
+def test_lr_is_cached_by_content(tmp_path, fresh_home, monkeypatch):
+    from srbench import protocols
+    from srbench.conventions import modcrop
+    from srbench.datasets import load_hr, resolve
+    from srbench.images import read_image
+    from srbench.imresize import imresize
+    from srbench.runner import RunConfig, run
+
+    monkeypatch.setenv("SRBENCH_MIRROR", "")
+    cfg = RunConfig(methods=["bicubic"], datasets=["demo"], scales=[4], out=tmp_path / "a", progress=False)
+    run(cfg)
+    cached = sorted((fresh_home / "cache" / "lr").rglob("*.png"))
+    assert len(cached) == 4
+    lrs = {read_image(p).tobytes() for p in cached}
+    for ref in resolve("demo").images:
+        assert imresize(modcrop(load_hr(ref), 4), 1 / 4).tobytes() in lrs
+
+    def no_resize(*a, **k):
+        raise AssertionError("LR was recomputed")
+
+    monkeypatch.setattr(protocols, "imresize", no_resize)
+    cfg.out = tmp_path / "b"
+    run(cfg)  # every LR comes from the cache
+    assert (tmp_path / "a" / "summary.csv").read_text() == (tmp_path / "b" / "summary.csv").read_text()
