@@ -6,8 +6,9 @@ is the mean of the per-image values.
 
 Two SSIM conventions circulate in the tables SR papers copy, and this module offers both:
 
-* ``ssim_y`` - Wang et al.'s ``ssim_index.m`` (valid filtering). The Set5 and B100 bicubic columns of the
-  standard table come from it (measured: Set5 0.9299/0.8682/0.8104, B100 0.8431/0.7384/0.6674).
+* ``ssim_y`` - Wang et al.'s ``ssim_index.m`` (valid filtering). The Set5 and B100 bicubic rows of the
+  standard table come from it (measured: Set5 0.9299/0.8682/0.8104, B100 0.8431/0.7384/0.6674), and so
+  does the Urban100 row, computed through the RGB pipeline (0.8405/0.7352/0.6581 vs 0.8403/0.7349/0.6577).
 * ``ssim_y_matlab`` - MATLAB's built-in ``ssim`` (``imgaussfilt`` with replicate padding, mean over the
   full map). The Set14 column comes from it (measured 0.8689/0.7742/0.7026 vs the table's
   0.8688/0.7742/0.7027; ``ssim_y`` gives 0.8687/0.7736/0.7019).
