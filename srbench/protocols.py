@@ -6,7 +6,7 @@
     images (Set14 ``bridge``): the LR is single-channel, the method gets it replicated to RGB, and its
     output is brought back to grey (full-range BT.601 luma, identity on grey) for scoring.
 
-``luma`` (the SRCNN/VDSR pipeline that produced the classic bicubic table)
+``luma`` (the SRCNN/VDSR pipeline that produced the Set5/Set14/B100 rows of the classic bicubic table)
     Y = MATLAB ``rgb2ycbcr`` of the uint8 HR, rounded; modcrop; /255; bicubic down by 1/s and the method
     up by s in floating point, no rounding between; SR = round(clip(255 * result)); scored on Y. Only
     methods that implement ``upscale_luma`` (bicubic) support it. The two protocols differ by up to
