@@ -1,11 +1,10 @@
 """dSRVAE adapter: equivalence with the official code (Holmes-Alan/dSRVAE test.py) and the adapter API.
 
-Golden outputs: tests/fixtures/dsrvae/README.md (official classes, weights from :func:`seeded_state`).
+Golden outputs: tests/fixtures/dsrvae/README.md (official classes, weights from :func:`seeded_weights.seeded_state`).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -21,31 +20,11 @@ from srbench_methods.dsrvae.network import Denoiser, SRNet
 from srbench.errors import SrbenchError, WeightsError
 from srbench.method_api import WeightFile
 from srbench.weights import ResolvedWeight
+from seeded_weights import seeded_state  # noqa: E402  (tests/methods is on sys.path)
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "dsrvae" / "golden.npz"
 INFO = METHODS[0]
 TOL = 1e-5
-
-
-def seeded_state(template: dict, seed: int) -> dict:
-    """The deterministic weights of the fixtures (same procedure as used on the official models)."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for k in sorted(template):
-        t = template[k]
-        if not torch.is_floating_point(t):  # num_batches_tracked: 0, as after construction
-            out[k] = torch.zeros(t.shape, dtype=t.dtype)
-            continue
-        if k.endswith("running_var"):
-            v = torch.rand(t.shape, generator=g) * 0.5 + 0.75
-        elif t.ndim >= 2:
-            v = torch.randn(t.shape, generator=g) / math.sqrt(t[0].numel())
-        elif k.endswith("weight"):
-            v = torch.randn(t.shape, generator=g) * 0.1 + 0.5
-        else:
-            v = torch.randn(t.shape, generator=g) * 0.1
-        out[k] = v
-    return out
 
 
 @pytest.fixture(scope="module")
