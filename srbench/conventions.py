@@ -70,6 +70,41 @@ def grey_to_rgb(img: np.ndarray) -> np.ndarray:
     return np.repeat(img[:, :, None], 3, axis=2) if img.ndim == 2 else img
 
 
+#: How a float network output (already multiplied by 255) becomes uint8. Each method adapter keeps the
+#: rule of its official code (``MethodInfo.rounding``, shown by ``srbench list --verbose``) and applies it
+#: with :func:`to_uint8`; srbench's own conversions use ``half_away``. Values are clipped to [0, 255]
+#: first in every rule.
+ROUNDING: dict[str, str] = {
+    "half_away": "round half away from zero (MATLAB uint8(), srbench's own convention)",
+    "half_even": "round half to even (numpy.round / torch.round, e.g. ESRGAN's test.py)",
+    "truncate": "truncate towards zero (np.uint8(x) / tensor.byte() / ToPILImage, e.g. dSRVAE, RefVAE, SRGAN)",
+}
+
+
+def to_uint8(img, rule: str) -> np.ndarray:
+    """Float image on the [0, 255] scale -> uint8 with one of the :data:`ROUNDING` rules (clipped first).
+
+    The rounding itself is exact in any float dtype, so float32 network output gives the same bytes as
+    the official float32 code path as long as the multiplication by 255 was done in float32 there too.
+    """
+    if rule not in ROUNDING:
+        raise ValueError(f"unknown rounding rule {rule!r}; choose from {', '.join(ROUNDING)}")
+    arr = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        from srbench.errors import MethodOutputError
+
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise MethodOutputError(f"the network output holds {bad} NaN/inf value(s); refusing to round them to pixels")
+    arr = np.clip(arr, 0.0, 255.0)
+    if rule == "half_away":
+        arr = matlab_round(arr)
+    elif rule == "half_even":
+        arr = np.round(arr)
+    else:
+        arr = np.trunc(arr)
+    return arr.astype(np.uint8)
+
+
 def quantize(img: np.ndarray) -> np.ndarray:
-    """Float image in [0, 255] to uint8: clip, then round half away from zero (MATLAB ``uint8``)."""
-    return np.clip(matlab_round(np.asarray(img, dtype=np.float64)), 0, 255).astype(np.uint8)
+    """Float image in [0, 255] to uint8 with srbench's own rule (``half_away``, MATLAB ``uint8``)."""
+    return to_uint8(img, "half_away")

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from srbench.method_api import WeightFile
+from srbench.method_api import OptionSpec, WeightFile
 
-__all__ = ["INPUT_HR", "INPUT_LR", "Degradation", "DegradationInfo", "WeightFile"]
+__all__ = ["INPUT_HR", "INPUT_LR", "Degradation", "DegradationInfo", "OptionSpec", "WeightFile"]
 
 #: the degradation takes an HR image and returns an LR image ``scale`` times smaller
 INPUT_HR = "hr"
@@ -49,6 +49,10 @@ class DegradationInfo:
     code_license: str = "unknown"
     adapter_version: str = "1"
     param_count: Callable[[], int] | None = None
+    options: tuple[OptionSpec, ...] = ()  # every option the loader reads (as MethodInfo.options)
+
+    def option(self, name: str) -> OptionSpec | None:
+        return next((o for o in self.options if o.name == name), None)
 
     def __post_init__(self):
         if self.input not in (INPUT_HR, INPUT_LR):

@@ -5,6 +5,14 @@ module named by an entry point of the group ``srbench.methods``) exposes ``METHO
 :class:`MethodInfo`. Its ``loader`` names ``"module:function"``; the function is imported only when the
 method runs and is called as ``function(scale=..., device=..., weights=..., variant=..., options=...)``.
 It returns an :class:`SRModel`.
+
+Options. An adapter declares every option it reads in ``MethodInfo.options`` (:class:`OptionSpec`);
+``srbench run --option KEY=VALUE`` (or ``--option METHOD.KEY=VALUE`` for one method of the run) reaches
+only the methods that declare ``KEY``, parsed to the declared type, and an option that no method of the
+run takes is an error. The loader receives the given options plus the declared defaults. Options that
+change the output (``OptionSpec.affects_output``) and differ from their default are part of the
+method's identity: its label (``dsrvae[latent=zero]``), cache keys and result rows. The seed is not an
+option: it is ``srbench run --seed`` (``sample(..., seed)``) for every stochastic method.
 """
 
 from __future__ import annotations
@@ -29,6 +37,95 @@ class WeightFile:
     scale: int | None = None  # scale this file is for, when a method has one file per scale
 
 
+OPTION_TYPES = ("str", "int", "float", "bool", "choice", "ref")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option an adapter reads (``srbench run --option NAME=VALUE``).
+
+    ``type``: ``str``, ``int``, ``float``, ``bool`` (true/false, 1/0, yes/no, on/off), ``choice`` (one of
+    ``choices``) or ``ref`` (a reference image: ``lr``, ``noise``, an image file or a folder; its
+    identity is the content of the file(s), see :mod:`srbench.options`). ``default`` is what the adapter
+    uses when the option is not given (``None``: absent). ``affects_output=False`` only for options that
+    cannot change a single output pixel (e.g. a batch size, or a tile size where tiling is exact).
+    """
+
+    name: str
+    help: str
+    type: str = "str"
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    affects_output: bool = True
+
+    def __post_init__(self):
+        if self.type not in OPTION_TYPES:
+            raise ValueError(f"OptionSpec {self.name!r}: type must be one of {OPTION_TYPES}, got {self.type!r}")
+        if self.type == "choice" and not self.choices:
+            raise ValueError(f"OptionSpec {self.name!r}: a choice option needs choices")
+        if "." in self.name or "=" in self.name or not self.name:
+            raise ValueError(f"OptionSpec name {self.name!r} must be non-empty without '.' or '='")
+
+    def parse(self, value: Any) -> Any:
+        """The value as the adapter gets it; ``ValueError`` with a readable reason when it is not valid."""
+        text = str(value).strip()
+        if self.type == "int":
+            if isinstance(value, bool):
+                raise ValueError(f"expected an integer, got {value!r}")
+            try:
+                out = int(text)
+            except ValueError:
+                raise ValueError(f"expected an integer, got {value!r}") from None
+        elif self.type == "float":
+            try:
+                out = float(text)
+            except ValueError:
+                raise ValueError(f"expected a number, got {value!r}") from None
+            if out != out or out in (float("inf"), float("-inf")):
+                raise ValueError(f"expected a finite number, got {value!r}")
+        elif self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if text.lower() not in _TRUE + _FALSE:
+                raise ValueError(f"expected true or false, got {value!r}")
+            return text.lower() in _TRUE
+        elif self.type == "choice":
+            if text not in self.choices:
+                raise ValueError(f"expected one of {', '.join(self.choices)}, got {value!r}")
+            return text
+        else:
+            if not text:
+                raise ValueError("expected a value, got an empty string")
+            return text
+        if self.minimum is not None and out < self.minimum:
+            raise ValueError(f"must be >= {self.minimum:g}, got {value!r}")
+        return out
+
+    def describe(self) -> str:
+        kind = "|".join(self.choices) if self.type == "choice" else self.type
+        default = "" if self.default is None else f", default {self.default}"
+        effect = "" if self.affects_output else ", does not change the output"
+        return f"{self.name} ({kind}{default}{effect}): {self.help}"
+
+
+def tile_option_specs(default_overlap: int, exact: bool) -> tuple[OptionSpec, OptionSpec]:
+    """``tile`` / ``tile_overlap`` (:mod:`srbench.tiling`). ``exact``: the adapter's tiling reproduces
+    whole-image output at ``default_overlap`` (its receptive-field radius), so ``tile`` alone never
+    changes the output; a smaller ``tile_overlap`` may, so it always counts as identity."""
+    return (
+        OptionSpec("tile", "tile size in LR pixels for tiled inference (0 = whole image)", "int", 0, minimum=0,
+                   affects_output=not exact),
+        OptionSpec("tile_overlap", "LR pixels of context around each tile", "int", default_overlap, minimum=0),
+    )
+
+
+REF_OPTION = OptionSpec(
+    "ref", "reference image: lr (the LR itself), noise, an image file or a folder (srbench run --ref)", "ref", "lr",
+)
+
+
 @dataclass(frozen=True)
 class MethodInfo:
     name: str  # registry name, lower-case, e.g. "esrgan"
@@ -49,6 +146,22 @@ class MethodInfo:
     adapter_version: str = "1"  # bump when the adapter's output may change (invalidates caches)
     notes: str = ""  # implementation choices, differences to the paper
     param_count: Callable[[], int] | None = None  # optional: parameter count for `srbench list --verbose`
+    options: tuple[OptionSpec, ...] = ()  # every option the loader reads (see the module docstring)
+    rounding: str = "half_away"  # how float output becomes uint8: a key of srbench.conventions.ROUNDING
+
+    def __post_init__(self):
+        from srbench.conventions import ROUNDING
+
+        if self.rounding not in ROUNDING:
+            raise ValueError(f"method {self.name!r}: rounding {self.rounding!r} is not one of {', '.join(ROUNDING)}")
+        names = [o.name for o in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"method {self.name!r}: an option is declared twice: {names}")
+        if self.reference_based and "ref" not in names:
+            raise ValueError(f"method {self.name!r} is reference-based but declares no 'ref' option (REF_OPTION)")
+
+    def option(self, name: str) -> OptionSpec | None:
+        return next((o for o in self.options if o.name == name), None)
 
     @property
     def default_variant(self) -> str | None:
@@ -58,8 +171,12 @@ class MethodInfo:
 class SRModel:
     """A loaded method. Subclasses implement :meth:`upscale`; stochastic ones also :meth:`sample`.
 
-    Images are numpy arrays, HxWx3 uint8 RGB in and out (float output in [0, 255] is accepted and
-    quantised by the runner). ``upscale`` must be deterministic.
+    Output contract (checked by the runner, which refuses anything else and says what it got):
+    ``upscale`` and ``sample`` take an HxWx3 uint8 RGB LR and return HxWx3 **uint8** RGB images of size
+    (scale*H, scale*W). Float output is refused, never guessed ([0, 1] and [0, 255] look alike): convert
+    with :func:`srbench.conventions.to_uint8` and the rounding rule of the official code
+    (``MethodInfo.rounding``). ``upscale`` must be deterministic. Only the ``luma`` protocol differs
+    (:meth:`upscale_luma`: float Y in [0, 1] in and out).
     """
 
     scale: int = 4

@@ -49,6 +49,10 @@ class MetricInfo:
     options: dict[str, Any] = field(default_factory=dict)
     #: ``samples`` metrics return several values: name -> (higher_is_better, description)
     outputs: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    #: evaluation protocols (srbench.protocols) whose images this metric is defined on. The ``luma``
+    #: protocol hands metrics single-channel Y planes: only the Y-channel fidelity metrics accept them,
+    #: so a grey-image LPIPS/NIQE/FID can never appear in a column of that name.
+    protocols: tuple[str, ...] = ("rgb",)
 
     @property
     def direction(self) -> str:
