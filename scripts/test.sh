@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install into .venv, then run the test suite. Uses ../shared/mirror (datasets, TORCH_HOME) when present.
+# Install into .venv, then run the test suite. Uses ../shared/mirror (datasets, TORCH_HOME) when present;
+# without it the tests that need it are skipped, with the reason (SRBENCH_REQUIRE_MIRROR=1: they fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh

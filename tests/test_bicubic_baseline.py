@@ -4,7 +4,8 @@ must reproduce ``leaderboards/baselines/bicubic.csv`` (psnr_y, ssim_y, ssim_y_ma
 This runs the real command line in subprocesses with a cache that started empty in this test session
 (the session's own ``SRBENCH_HOME`` when conftest or .ci/run created it, else a new one in tmp), so every
 SR image and metric value is computed by the code under test; other tests of the session reuse them. Datasets come from the offline mirror
-(``$SRBENCH_MIRROR`` or ``../shared/mirror`` beside the repository). It takes a few minutes.
+(the ``benchmark_datasets`` fixture: skipped without it, a failure in CI, downloaded with
+``SRBENCH_TEST_DOWNLOAD=1``). It takes a few minutes.
 
 The baseline is (re)written on purpose only, with::
 
@@ -55,16 +56,11 @@ PUBLISHED_SSIM = {  # (dataset, scale): (metric, value)
 
 
 def _env(tmp: Path) -> dict:
+    """The session's environment (conftest: SRBENCH_MIRROR, SRBENCH_OFFLINE), with a cache seen to start empty."""
     env = dict(os.environ)
     fresh = os.environ.get("SRBENCH_TEST_FRESH_HOME")
     if not (fresh and fresh == os.environ.get("SRBENCH_HOME")):
         env["SRBENCH_HOME"] = str(tmp / "home")  # a cache we did not see start empty: use an empty one
-    mirror = [p for p in env.get("SRBENCH_MIRROR", "").split(os.pathsep) if p.strip()]
-    default = ROOT.parent / "shared" / "mirror"
-    if not mirror and (default / "datasets").is_dir():
-        env["SRBENCH_MIRROR"] = str(default)
-    if env.get("SRBENCH_MIRROR"):
-        env["SRBENCH_OFFLINE"] = "1"
     env.setdefault("PYTHONIOENCODING", "utf-8")
     return env
 
@@ -77,7 +73,7 @@ def srbench(*args, env, timeout=120) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def bicubic_runs(tmp_path_factory) -> list[Path]:
+def bicubic_runs(benchmark_datasets, tmp_path_factory) -> list[Path]:
     """Run both protocols (in parallel: they share nothing) and return the two run folders."""
     tmp = tmp_path_factory.mktemp("bicubic")
     env = _env(tmp)

@@ -35,7 +35,7 @@ PROTOCOL = {"set5": "luma", "set14": "luma", "b100": "luma", "urban100": "rgb"}
 
 
 @pytest.fixture(scope="module")
-def table_run(mirror, tmp_path_factory):
+def table_run(benchmark_datasets, tmp_path_factory):
     cells = {}
     for protocol in ("luma", "rgb"):
         sets = ",".join(d for d, p in PROTOCOL.items() if p == protocol)

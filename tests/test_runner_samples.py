@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from srbench import registry
+from srbench.conventions import quantize
 from srbench.imresize import imresize
 from srbench.method_api import SRModel
 from srbench.results import read_summary
@@ -31,7 +32,7 @@ class NoisyBicubic(SRModel):
         NoisyBicubic.calls += 1
         rng = np.random.default_rng(seed)
         base = imresize(lr, self.scale).astype(np.float64)
-        return [np.clip(base + rng.normal(0, 8, base.shape), 0, 255) for _ in range(n)]
+        return [quantize(base + rng.normal(0, 8, base.shape)) for _ in range(n)]  # methods return uint8
 
 
 def load_noisy(scale, device="cpu", weights=None, variant=None, options=None):
@@ -56,7 +57,7 @@ def _cfg(tmp_path, name, **kw):
                      metrics=["psnr_y", "diversity"], samples=3, seed=7, progress=False, **kw)
 
 
-def test_samples_rows_diversity_and_cache(tmp_path, fresh_home, with_noisy, monkeypatch):
+def test_samples_rows_diversity_and_cache(tmp_path, fresh_home, with_noisy, monkeypatch, lpips_weights):
     monkeypatch.setenv("SRBENCH_MIRROR", "")
     out = run(_cfg(tmp_path, "a", save_images=True))
     rows = {(r["method"], r["metric"]): r for r in read_summary(out / "summary.csv")}

@@ -297,12 +297,14 @@ PUBLISHED_TOL = {"psnr_y": 0.25, "ssim_y": 0.01, "lpips": 0.02}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("ref", ["lr", "noise"])
-def test_published_x8_table(ref, mirror, tmp_path):
+def test_published_x8_table(ref, benchmark_datasets, torch_weights, tmp_path):
     from srbench import registry
     from srbench.results import read_summary
 
     root = _real_dir(scales=(8,))
     metrics = ["psnr_y", "ssim_y"] + (["lpips"] if "lpips" in registry.metrics() else [])
+    if "lpips" in metrics:
+        torch_weights("lpips")  # the run scores LPIPS (AlexNet backbone in TORCH_HOME)
     cmd = [sys.executable, "-m", "srbench", "run", "--methods", "refvae", "--datasets", ",".join(PUBLISHED_X8[ref]),
            "--scale", "8", "--ref", ref, "--metrics", ",".join(metrics), "--weights", f"refvae={root}",
            "--device", os.environ.get("SRBENCH_TEST_DEVICE", "auto"), "--out", str(tmp_path / "run"), "--no-progress"]

@@ -28,13 +28,9 @@ SET5_X4 = {"psnr_y": 30.7136, "ssim_y": 0.8642}
 
 
 @pytest.fixture(scope="module")
-def weights_dir(mirror) -> Path:
-    d = mirror.parent / "weights" / "srgan-leftthomas"
-    if not d.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{d} missing in CI")
-        pytest.skip(f"{d} not present")
-    return d
+def weights_dir(in_mirror) -> Path:
+    files = [f.name for f in INFO.variants["leftthomas"]]
+    return in_mirror("weights/srgan-leftthomas", "the mirrored leftthomas SRGAN generators", files)
 
 
 def _w(path: Path, name: str | None = None) -> dict[str, ResolvedWeight]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +26,6 @@ from srbench.metrics.diversity import (
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "ntire21"
 GOLDEN = json.loads((FIX / "golden.json").read_text())
-MIRROR_TORCH = Path(__file__).resolve().parents[3] / "shared" / "mirror" / "torch"
-if not MIRROR_TORCH.is_dir():
-    MIRROR_TORCH = Path("/work/shared/mirror/torch")
 
 #: Tolerances against the official numbers. The official code averages LPIPS maps in float32, srbench
 #: in float64: measured differences are < 1e-5 on the score (a percentage) and < 1e-8 on LPIPS.
@@ -110,21 +106,11 @@ def test_metadata_and_light_import():
 
 
 @pytest.fixture(scope="module")
-def metric():
+def metric(lpips_weights):
     pytest.importorskip("lpips")
-    old = os.environ.get("TORCH_HOME")
-    if old is None and MIRROR_TORCH.is_dir():
-        os.environ["TORCH_HOME"] = str(MIRROR_TORCH)
-    home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
-    if not (home / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth").is_file():
-        pytest.skip("AlexNet weights for LPIPS not in $TORCH_HOME (set TORCH_HOME=shared/mirror/torch)")
-    try:
-        from srbench.metrics.diversity import diversity
+    from srbench.metrics.diversity import diversity
 
-        yield diversity(device="cpu")
-    finally:
-        if old is None:
-            os.environ.pop("TORCH_HOME", None)
+    return diversity(device="cpu")
 
 
 def _read(path: Path) -> np.ndarray:

@@ -31,9 +31,6 @@ from srbench.metrics.lr_consistency import (
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "ntire21"
 GOLDEN = json.loads((FIX / "golden.json").read_text())
-SET5 = Path(__file__).resolve().parents[3] / "shared" / "mirror" / "datasets" / "set5" / "HR"
-if not SET5.is_dir():
-    SET5 = Path("/work/shared/mirror/datasets/set5/HR")
 
 #: LR-PSNR is reproduced bit for bit (same resizer output, same float64 MSE): only float noise allowed.
 TOL_LR_PSNR = 1e-9
@@ -148,8 +145,7 @@ def test_shape_mismatch_raises():
         lr_psnr()(np.zeros((16, 16, 3), np.uint8), np.zeros((16, 24, 3), np.uint8), MetricContext(scale=4))
 
 
-@pytest.mark.skipif(not SET5.is_dir(), reason="Set5 mirror not available")
-def test_set5_x4_bicubic_lr_psnr():
+def test_set5_x4_bicubic_lr_psnr(mirror):
     # LR = MATLAB imresize(modcrop(HR, 4), 1/4), SR = imresize(LR, 4). The expected per-image values were
     # computed with the official imresize.py + skimage PSNR (same crop); srbench reproduces them exactly.
     expected = {
@@ -162,7 +158,7 @@ def test_set5_x4_bicubic_lr_psnr():
     f = lr_psnr()
     got = {}
     for name in expected:
-        hr = modcrop(np.asarray(Image.open(SET5 / f"{name}.png").convert("RGB")), 4)
+        hr = modcrop(np.asarray(Image.open(mirror / "set5" / "HR" / f"{name}.png").convert("RGB")), 4)
         lr = imresize(hr, 1 / 4)
         got[name] = f(imresize(lr, 4), hr, MetricContext(scale=4, lr=lr, image=name))
     for name, v in expected.items():
