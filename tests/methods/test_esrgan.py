@@ -10,7 +10,7 @@ import pytest
 import srbench_methods.esrgan.model as esrgan_model
 import torch
 from safetensors.torch import load_file
-from srbench_methods.esrgan import METHODS
+from srbench_methods.esrgan import METHODS, TILE_OVERLAP
 from srbench_methods.esrgan.arch import BASICSR_KEY_MAP, RRDBNet, basicsr_key
 
 from srbench.errors import ImageError, SrbenchError, WeightsError
@@ -233,13 +233,28 @@ def test_tile_option_matches_whole_image(small_arch):
     assert approx.provenance["tiling_exact"] is False and approx.provenance["tile_overlap"] == 4
     assert (approx.forward(x) - ref).abs().max().item() > 1e-3  # the fixture net sees far: seams show
     assert whole.provenance["tile"] is None and whole.provenance["tiling_exact"]
-    assert "ignored_options" not in whole.provenance
 
 
-def test_other_methods_options_are_ignored_and_recorded(small_arch):
+def test_declared_options_are_read(small_arch):
     small_arch(2)
-    model = esrgan_model.load(4, weights=_w(OFFICIAL), options={"ref": "x.png", "quantize": "round", "tile": "8"})
-    assert model.provenance["ignored_options"] == ["quantize", "ref"] and model.provenance["tile"] == 8
+    given = {"tile": 8, "tile_overlap": 5}
+    assert set(given) == {o.name for o in INFO.options}  # every declared option is exercised here
+    assert all(INFO.option(k).default != v for k, v in given.items())
+    model = esrgan_model.load(4, weights=_w(OFFICIAL), options={k: str(v) for k, v in given.items()})  # as a CLI gives them
+    assert (model.tile, model.overlap) == (8, 5)
+    assert model.provenance["tile"] == 8 and model.provenance["tile_overlap"] == 5
+    default = esrgan_model.load(4, weights=_w(OFFICIAL))
+    assert default.tile is None and default.overlap == INFO.option("tile_overlap").default == TILE_OVERLAP == 32
+    assert INFO.option("tile").affects_output  # approximate tiling: tile is part of the method's identity
+
+
+def test_options_of_other_methods_are_refused(small_arch):
+    small_arch(2)
+    for key in ("ref", "quantize", "seed"):
+        with pytest.raises(SrbenchError, match=rf"method esrgan takes no option '{key}'; it takes: tile, tile_overlap"):
+            esrgan_model.load(4, weights=_w(OFFICIAL), options={key: "1", "tile": "8"})
+    with pytest.raises(SrbenchError, match=r"option tile=-1: must be >= 0"):
+        esrgan_model.load(4, weights=_w(OFFICIAL), options={"tile": -1})
 
 
 # ---------------------------------------------------------------- real checkpoints (skip when absent)

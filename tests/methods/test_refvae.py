@@ -183,6 +183,53 @@ def test_x4_odd_sizes_are_padded_and_cropped(models):
 def test_bad_options(states):
     with pytest.raises(SrbenchError):
         rm.RefVAE(RefVAENet(8), Encoder4(), torch.device("cpu"), latent="mode")
+    with pytest.raises(SrbenchError, match=r"option latent='mode': expected one of sample, mean"):
+        rm.load(8, options={"latent": "mode"})
+    with pytest.raises(SrbenchError, match=r"option ref='': expected a value"):
+        rm.load(8, options={"ref": ""})
+
+
+def test_the_seed_is_not_an_option():
+    """srbench run --seed reaches sample() only; upscale() is sample(lr, 1, DEFAULT_SEED)[0]."""
+    with pytest.raises(SrbenchError, match=r"method refvae takes no option 'seed'; it takes: ref, latent \(the seed is not"):
+        rm.load(8, options={"seed": "4"})
+    with pytest.raises(SrbenchError, match=r"takes no option 'tile'"):
+        rm.load(8, options={"tile": 64})
+
+
+def _truncated_png(path: Path) -> Path:
+    PIL_Image.fromarray((np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_a_truncated_reference_is_a_clear_error(tmp_path, models):
+    from srbench.errors import ImageError
+
+    bad = _truncated_png(tmp_path / "ref.png")
+    with pytest.raises(ImageError, match=r"ref\.png: cannot decode image .*corrupt or truncated"):
+        rm.RefSpec(str(bad))  # a single file is decoded when the method is loaded
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        models[8].sample(np.zeros((4, 4, 3), np.uint8), 1, seed=0, ref=str(bad))
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    PIL_Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(folder / "a.png")
+    _truncated_png(folder / "b.png")
+    spec = rm.RefSpec(str(folder))  # a folder's files are decoded when used
+    assert spec.image(None, 0, torch.Generator()).shape == (256, 256, 3)
+    with pytest.raises(ImageError, match=r"b\.png: cannot decode image"):
+        spec.image(None, 1, torch.Generator())
+
+
+def test_grey_and_palette_references_become_rgb(tmp_path):
+    grey = (np.arange(20 * 30) % 256).astype(np.uint8).reshape(20, 30)
+    PIL_Image.fromarray(grey).save(tmp_path / "grey.png")
+    PIL_Image.fromarray(np.stack([grey] * 3, 2)).convert("P").save(tmp_path / "pal.png")
+    for name in ("grey.png", "pal.png"):
+        with PIL_Image.open(tmp_path / name) as im:
+            expected = np.asarray(im.convert("RGB").resize((256, 256), PIL_Image.BILINEAR))  # the official path
+        assert np.array_equal(rm.ref_from_image(tmp_path / name), expected)
 
 
 # ---------------------------------------------------------------- loading
@@ -210,10 +257,16 @@ def test_loads_checkpoints_strictly(states, monkeypatch, tmp_path):
     }
     monkeypatch.setattr("srbench.weights.load_checkpoint", lambda p: dict(files[Path(p).name]))
     weights = {n: _rw(n) for n in files}
-    m = rm.load(8, weights=weights, options={"ref": "noise", "seed": "4", "tile": 64})
-    assert m.scale == 8 and m.ref.kind == "noise" and m.seed == 4
+    given = {"ref": "noise", "latent": "mean"}
+    assert set(given) == {o.name for o in INFO.options}  # every declared option is exercised here
+    assert all(INFO.option(k).default != v for k, v in given.items())
+    m = rm.load(8, weights=weights, options=given)
+    assert m.scale == 8 and m.ref.kind == "noise" and m.latent == "mean"
     assert m.provenance["weights"] == {"ConVAE_8x.pth": "Co" * 32, "vgg_r41.pth": "vg" * 32}
-    assert m.provenance["ref"] == "noise" and m.provenance["variant"] == "official"
+    assert m.provenance["ref"] == "noise" and m.provenance["latent"] == "mean" and m.provenance["variant"] == "official"
+    assert "upscale_seed" not in m.provenance
+    default = rm.load(8, weights=weights)
+    assert default.ref.kind == "lr" and default.latent == "sample"
     assert torch.equal(m.encoder.conv10.weight, states["enc"]["conv10.weight"])
     assert torch.equal(m.net.bn.running_var, states[8]["bn.running_var"])
     del files["vgg_r41.pth"]["module.conv3.bias"]
