@@ -86,7 +86,7 @@ def test_the_docs_have_commands():
 
 
 @pytest.mark.parametrize("block", list(_cases()))
-def test_doc_commands(block, tmp_path, monkeypatch, capsys):
+def test_doc_commands(block, tmp_path, monkeypatch, capsys, request):
     runnable = True
     parsed = []
     for line in block:
@@ -101,9 +101,7 @@ def test_doc_commands(block, tmp_path, monkeypatch, capsys):
     if not runnable:
         return
     if any(a[0] == "run" and any(d in ",".join(a) for d in ("set5", "set14", "b100", "urban100")) for a in parsed):
-        from conftest import _need, MIRROR
-
-        _need(MIRROR / "datasets", "the offline mirror (the example runs on the benchmark datasets)")
+        request.getfixturevalue("mirror")  # the example runs on the benchmark datasets
     from srbench.cli import main
 
     monkeypatch.chdir(tmp_path)
