@@ -86,11 +86,13 @@ def diversity_from_maps(maps: np.ndarray) -> float:
 
 
 def _lpips_map_fn(device: str):
-    """``(sr, hr) -> HxW float64`` LPIPS map (alex, v0.1, spatial), from the shared backend if present."""
-    try:
-        from srbench.metrics.lpips_backend import lpips_spatial_map
-    except ImportError:
-        return _fallback_lpips_map_fn(device)
+    """``(sr, hr) -> HxW float64`` LPIPS map (alex, v0.1, spatial) of the shared backend.
+
+    The model is loaded here, so that a missing or damaged AlexNet file fails when the metric is created,
+    before any SR image is computed."""
+    from srbench.metrics.lpips_backend import get_lpips_model, lpips_spatial_map
+
+    get_lpips_model("alex", device)
 
     def fn(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
         return lpips_spatial_map(sr, hr, net="alex", device=device)
@@ -100,7 +102,9 @@ def _lpips_map_fn(device: str):
 
 
 def _fallback_lpips_map_fn(device: str):
-    # Same computation as the official measure.py: lpips.LPIPS(spatial=True) on 2 * (uint8 / 255) - 1.
+    # An independent reference for the tests only (the metric never uses it): the official measure.py's
+    # computation, lpips.LPIPS(spatial=True) on 2 * (uint8 / 255) - 1, with the lpips package loading its
+    # weights itself (through torchvision).
     import warnings
 
     import lpips
