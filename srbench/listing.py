@@ -43,8 +43,16 @@ def weight_lines(m) -> list[str]:
     return out
 
 
+def option_lines(options) -> list[str]:
+    """``--verbose`` lines for the options an adapter declares (srbench run --option KEY=VALUE)."""
+    if not options:
+        return ["      options: none"]
+    return ["      options (--option KEY=VALUE):"] + [f"        {o.describe()}" for o in options]
+
+
 def run(args) -> int:
     from srbench import datasets, registry
+    from srbench.conventions import ROUNDING
     from srbench import weights as w
     from srbench.paths import offline as offline_env
 
@@ -62,6 +70,9 @@ def run(args) -> int:
                 if len(variants) > 1:
                     print(f"      variants: {', '.join(variants)}")
                 print(f"      code license: {info.code_license}; weights license: {info.weights_license}")
+                print(f"      output rounding: {info.rounding} - {ROUNDING[info.rounding]}")
+                for line in option_lines(info.options):
+                    print(line)
                 if info.param_count is not None:
                     try:
                         print(f"      parameters: {info.param_count():,}")
@@ -85,6 +96,9 @@ def run(args) -> int:
             kind = "learned" if d.learned else "fixed"
             flags = "stochastic" if d.stochastic else ""
             print(f"  {name:<14} x{','.join(map(str, d.scales)):<8} {kind:<8} {flags:<10} {d.title}")
+            if args.verbose:
+                for line in option_lines(d.options):
+                    print(line)
             if args.verbose and d.param_count is not None:
                 try:
                     print(f"      parameters: {d.param_count():,}")
@@ -101,6 +115,7 @@ def run(args) -> int:
             if args.verbose:
                 if m.convention:
                     print(f"      convention: {m.convention}")
+                print(f"      protocols: {', '.join(m.protocols)}")
                 for line in weight_lines(m):
                     print(line)
     return 0

@@ -411,7 +411,7 @@ class Runner:
             for m in methods:
                 for scale, files in sorted(m.weights.items()):
                     for name, w in sorted(files.items()):
-                        cfg.log(f"weights: {m.label} x{scale} {name} <- {w.path} ({w.provenance}, sha256 {w.sha256[:12]}...)")
+                        cfg.log(f"weights: {m.label} x{scale} {w.describe()}")
         resolved = [ds_mod.resolve(d.name, offline=cfg.offline) for d in dspecs]
         _preflight_metric_weights(metrics)
         for scale in cfg.scales:

@@ -120,3 +120,16 @@ def test_list_does_not_import_torch(torch_home, argv):
     imported = _imported(r.stderr)
     assert "srbench" in imported
     assert not imported & {"torch", "torchvision", "lpips", "pyiqa", "pytorch_fid"}
+
+
+def test_verbose_lists_options_and_rounding_of_every_method(capsys):
+    from srbench import registry
+    from srbench.cli import main
+
+    assert main(["list", "methods", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("output rounding: ") == len(registry.methods())
+    assert "output rounding: half_even - round half to even" in out  # esrgan
+    assert "output rounding: truncate - truncate towards zero" in out  # dsrvae, refvae, srgan
+    assert "latent (sample|zero, default sample): " in out  # dsrvae's option, as srbench run takes it
+    assert "tile (int, default 0, does not change the output)" in out  # srgan: tiling is exact there

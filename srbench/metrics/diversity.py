@@ -101,32 +101,6 @@ def _lpips_map_fn(device: str):
     return fn
 
 
-def _fallback_lpips_map_fn(device: str):
-    # An independent reference for the tests only (the metric never uses it): the official measure.py's
-    # computation, lpips.LPIPS(spatial=True) on 2 * (uint8 / 255) - 1, with the lpips package loading its
-    # weights itself (through torchvision).
-    import warnings
-
-    import lpips
-    import torch
-
-    with warnings.catch_warnings():  # torchvision's 'pretrained' deprecation notice, raised inside lpips
-        warnings.simplefilter("ignore", UserWarning)
-        model = lpips.LPIPS(net="alex", version="0.1", spatial=True, verbose=False).eval().to(device)
-
-    def t(img: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))[None].astype(np.float32)) / 255
-        return (2 * x - 1).to(device)
-
-    def fn(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            out = model(t(sr), t(hr))
-        return out[0, 0].double().cpu().numpy()
-
-    fn.source = "lpips.LPIPS(net='alex', version='0.1', spatial=True) (srbench.metrics.diversity fallback)"
-    return fn
-
-
 def _rgb(img: np.ndarray) -> np.ndarray:
     # the official code reads images with cv2.IMREAD_COLOR: grey images become 3 equal channels
     return np.repeat(img[:, :, None], 3, axis=2) if img.ndim == 2 else img
