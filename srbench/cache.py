@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from srbench import paths
+from srbench.errors import OutputDirError
 from srbench.images import read_image, write_png
 
 
@@ -45,12 +46,21 @@ class ValueCache:
 
     def __init__(self, root: Path | None = None):
         path = (root or paths.home() / "cache") / "metrics.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, val TEXT NOT NULL)")
-        self._db.commit()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            probe = path.parent / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+            self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, val TEXT NOT NULL)")
+            self._db.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise OutputDirError(
+                f"srbench's cache {path.parent} is not writable ({getattr(exc, 'strerror', None) or exc}); "
+                "set SRBENCH_HOME to a writable folder"
+            ) from exc
 
     def get(self, key: str):
         with self._lock:

@@ -123,13 +123,10 @@ def save_checkpoint(model: Any, path: str | Path, config: Mapping[str, Any], sid
 
 
 def _embedded_config(path: Path) -> dict[str, Any] | None:
-    from safetensors import safe_open
+    from srbench.safe_load import safetensors_metadata_safe
 
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = f.metadata() or {}
-    except Exception as exc:
-        raise WeightsError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+    meta = safetensors_metadata_safe(path, "checkpoint", "save it again with srbench.checkpoint_format.save_checkpoint, "
+                                                         "or copy it again from where it was trained")
     text = meta.get(METADATA_KEY)
     if text is None:
         return None

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from srbench import __version__
-from srbench.errors import SrbenchError
+from srbench.errors import OutputDirError, SrbenchError
 
 #: sub-commands implemented in their own modules: name -> (module, help). Each module exposes
 #: ``add_arguments(parser)`` and ``run(args) -> int``.
@@ -56,9 +56,13 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ref", default=None, help="reference for reference-based methods: lr, noise, an image or a folder")
     p.add_argument("--tile", type=int, default=None, help="tile size for tiled inference (learned methods)")
     p.add_argument("--tile-overlap", type=int, default=None, help="tile overlap in LR pixels")
-    p.add_argument("--option", type=_kv, action="append", default=[], metavar="KEY=VALUE", help="adapter option (repeatable)")
-    p.add_argument("--weights", type=_kv, action="append", default=[], metavar="METHOD=PATH",
-                   help="use this checkpoint file/folder for METHOD (repeatable)")
+    p.add_argument("--option", type=_kv, action="append", default=[], metavar="[METHOD.]KEY=VALUE",
+                   help="adapter option for the methods that take it, or for METHOD only (repeatable; "
+                        "`srbench list --verbose` shows each method's options)")
+    p.add_argument("--weights", type=_kv, action="append", default=[], metavar="METHOD=PATH[,PATH...]",
+                   help="use these checkpoint files, or the files in this folder, for METHOD (repeatable)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a different run that --out already holds (default: refuse; the same command resumes)")
     p.add_argument("--save-images", action="store_true", help="write SR images into the run folder")
     p.add_argument("--offline", action="store_true", default=None, help="never download (also SRBENCH_OFFLINE=1)")
     p.add_argument("--report", type=Path, nargs="?", const=True, default=None, help="also build the HTML site (default <run>/site)")
@@ -66,8 +70,10 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args) -> int:
+    import signal
+
     from srbench.results import format_summary, read_summary
-    from srbench.runner import RunConfig, run
+    from srbench.runner import RunConfig, _prepare_report_dir, run
 
     options = dict(args.option)
     if args.ref is not None:
@@ -81,9 +87,19 @@ def cmd_run(args) -> int:
         device=args.device, protocol=args.protocol, seed=args.seed, samples=args.samples,
         save_images=args.save_images or bool(args.report), weights=dict(args.weights), offline=args.offline,
         options=options, progress=not args.no_progress and sys.stderr.isatty(), command=sys.argv[:],
-        degradation=args.degradation,
+        degradation=args.degradation, overwrite=args.overwrite, log=lambda text: print(text, file=sys.stderr),
     )
-    out = run(cfg)
+    if args.report not in (None, True):
+        _prepare_report_dir(args.report)  # an unwritable --report folder fails before any work
+
+    def _terminated(signum, frame):  # SIGTERM (kill, a batch system) ends a run like Ctrl-C: marked, resumable
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        out = run(cfg)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     rows = read_summary(out / "summary.csv")
     deg = f", LR by degradation {cfg.degradation}" if cfg.degradation else ""
     print(f"protocol: {cfg.protocol}{deg}   (Y-channel metrics, shave = scale)")
@@ -93,7 +109,10 @@ def cmd_run(args) -> int:
         from srbench.report import build_site
 
         site = out / "site" if args.report is True else args.report
-        index = build_site([out], site)
+        try:
+            index = build_site([out], site)
+        except OSError as exc:
+            raise OutputDirError(f"cannot write the report to {site}: {exc.strerror or exc}") from exc
         print(f"report: {index}")
     return 0
 
@@ -170,7 +189,18 @@ def main(argv: list[str] | None = None) -> int:
             raise SrbenchError(f"the {args.command!r} command is not available: {args._missing}")
         return int(importlib.import_module(args._module).run(args) or 0)
     except SrbenchError as exc:
-        print(f"srbench: error: {exc}", file=sys.stderr)
+        import os
+
+        from srbench.errors import MethodFailedError
+
+        if os.environ.get("SRBENCH_TRACEBACK"):
+            import traceback
+
+            traceback.print_exc()
+        hint = ""
+        if isinstance(exc, MethodFailedError) and not os.environ.get("SRBENCH_TRACEBACK"):
+            hint = " (finished work is cached: re-run the same command to resume; SRBENCH_TRACEBACK=1 shows the traceback)"
+        print(f"srbench: error: {exc}{hint}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head` etc.: not an error of the run
         import os

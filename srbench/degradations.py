@@ -54,6 +54,9 @@ class BicubicDegradation(Degradation):
 
 
 def _load_bicubic(scale: int, device: str = "cpu", weights=None, variant=None, options=None) -> BicubicDegradation:
+    from srbench.method_api import check_options
+
+    check_options(BUILTIN[0], options)
     return BicubicDegradation(scale)
 
 

@@ -42,3 +42,8 @@ class MissingDependencyError(SrbenchError):
 
 class OutputDirError(SrbenchError):
     pass
+
+
+class MethodFailedError(SrbenchError):
+    """A method adapter or a metric raised an unexpected exception; the message names method, image and
+    the exception. Work finished before it stays cached (a re-run resumes)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,8 @@ from srbench.errors import ImageError
 
 #: lossless formats srbench accepts for HR images
 LOSSLESS_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+#: formats accepted for reference images (reference-based methods): any lossless one, and JPEG
+REFERENCE_SUFFIXES = LOSSLESS_SUFFIXES + (".jpg", ".jpeg")
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -46,13 +46,7 @@ def write_png(path: str | Path, arr: np.ndarray) -> None:
     """Write atomically (temporary file + rename) so an interrupted run leaves no half file."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
-        Image.fromarray(np.ascontiguousarray(arr)).save(tmp, format="PNG", compress_level=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from srbench.fsutil import atomic_write_with
+
+    img = Image.fromarray(np.ascontiguousarray(arr))
+    atomic_write_with(path, lambda tmp: img.save(tmp, format="PNG", compress_level=1), suffix=".png")

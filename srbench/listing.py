@@ -1,29 +1,78 @@
-"""``srbench list``: methods, datasets, degradations and metrics, and whether they can run here."""
+"""``srbench list``: methods, datasets, degradations and metrics, and whether they can run here.
+
+Weight states are read from the file system only (nothing is loaded or downloaded, torch is not imported
+except for ``--verbose`` parameter counts). ``--offline`` (or ``SRBENCH_OFFLINE=1``) reports what is true
+without a network: a downloadable file that is not cached is *missing* then.
+"""
 
 from __future__ import annotations
 
 
 def add_arguments(p):
     p.add_argument("what", nargs="?", choices=["methods", "datasets", "metrics", "degradations", "all"], default="all")
-    p.add_argument("--verbose", "-v", action="store_true", help="notes and parameter counts (imports torch)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="notes, weight files and parameter counts (parameter counts import torch)")
+    p.add_argument("--offline", action="store_true", default=None,
+                   help="report weights as they are without a network (also SRBENCH_OFFLINE=1)")
+
+
+def metric_availability(m, offline: bool) -> str:
+    """``available``, or what stops metric ``m`` from running here: a package, its weight files."""
+    parts = []
+    missing = m.missing_requirements()
+    if missing:
+        parts.append(f"needs {', '.join(missing)}" + (f" (pip install 'srbench[{m.extra}]')" if m.extra else ""))
+    weights = m.weights_status(offline)
+    if weights != "available":
+        parts.append(weights)
+    return "; ".join(parts) or "available"
+
+
+def weight_lines(m) -> list[str]:
+    """One line per declared weight file of metric ``m``: state and path (``--verbose``)."""
+    from srbench.metrics.weights_cache import cache_dir, status
+
+    out = []
+    for wt in m.weights:
+        st = status(wt)
+        label = {"present": "present", "missing": "missing", "empty": "damaged (empty file)"}[st]
+        line = f"      weights: {wt.file:<38} {label:<8} {cache_dir(wt) / wt.file}"
+        if st != "present":
+            line += f"  (from {wt.url})"
+        out.append(line)
+    return out
+
+
+def option_lines(options) -> list[str]:
+    """``--verbose`` lines for the options an adapter declares (srbench run --option KEY=VALUE)."""
+    if not options:
+        return ["      options: none"]
+    return ["      options (--option KEY=VALUE):"] + [f"        {o.describe()}" for o in options]
 
 
 def run(args) -> int:
     from srbench import datasets, registry
+    from srbench.conventions import ROUNDING
     from srbench import weights as w
+    from srbench.paths import offline as offline_env
+
+    offline = bool(getattr(args, "offline", None)) or offline_env()
 
     if args.what in ("methods", "all"):
         print("methods:")
         for name, info in sorted(registry.methods().items()):
             flags = ",".join(f for f, on in (("stochastic", info.stochastic), ("reference", info.reference_based)) if on)
             variants = list(info.variants) or ["-"]
-            status = {v: w.status(info, v) for v in info.variants} if info.learned else {}
+            status = {v: w.status(info, v, offline) for v in info.variants} if info.learned else {}
             wtxt = "no weights needed" if not info.learned else " ".join(f"{v}:{s}" for v, s in status.items())
             print(f"  {name:<12} x{','.join(map(str, info.scales)):<8} {flags:<20} weights[{wtxt}]  {info.title} ({info.paper})")
             if args.verbose:
                 if len(variants) > 1:
                     print(f"      variants: {', '.join(variants)}")
                 print(f"      code license: {info.code_license}; weights license: {info.weights_license}")
+                print(f"      output rounding: {info.rounding} - {ROUNDING[info.rounding]}")
+                for line in option_lines(info.options):
+                    print(line)
                 if info.param_count is not None:
                     try:
                         print(f"      parameters: {info.param_count():,}")
@@ -47,6 +96,9 @@ def run(args) -> int:
             kind = "learned" if d.learned else "fixed"
             flags = "stochastic" if d.stochastic else ""
             print(f"  {name:<14} x{','.join(map(str, d.scales)):<8} {kind:<8} {flags:<10} {d.title}")
+            if args.verbose:
+                for line in option_lines(d.options):
+                    print(line)
             if args.verbose and d.param_count is not None:
                 try:
                     print(f"      parameters: {d.param_count():,}")
@@ -54,16 +106,18 @@ def run(args) -> int:
                     print(f"      parameters: unavailable ({type(exc).__name__}: {exc})")
     if args.what in ("metrics", "all"):
         print("metrics:")
-        for name, m in sorted(registry.metrics().items()):
-            missing = m.missing_requirements()
-            avail = "available" if not missing else f"needs {', '.join(missing)}" + (f" (pip install 'srbench[{m.extra}]')" if m.extra else "")
+        metrics = sorted(registry.metrics().items())
+        avail = {name: metric_availability(m, offline) for name, m in metrics}
+        width = max([12, *map(len, avail.values())])
+        for name, m in metrics:
             fr = "full-ref" if m.full_reference else "no-ref"
-            print(f"  {name:<14} {m.arrow} {m.kind:<8} {fr:<8} v{m.version:<3} {avail:<12} {m.description}")
+            print(f"  {name:<14} {m.arrow} {m.kind:<8} {fr:<8} v{m.version:<3} {avail[name]:<{width}} {m.description}")
             if args.verbose:
                 if m.convention:
                     print(f"      convention: {m.convention}")
-                for wt in m.weights:
-                    print(f"      weights: {wt.file} in {wt.cache} (from {wt.url})")
+                print(f"      protocols: {', '.join(m.protocols)}")
+                for line in weight_lines(m):
+                    print(line)
     return 0
 
 

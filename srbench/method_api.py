@@ -126,6 +126,42 @@ REF_OPTION = OptionSpec(
 )
 
 
+def check_options(info: Any, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options a loader works with: ``options`` checked against ``info.options`` (a :class:`MethodInfo`
+    or a :class:`~srbench.degradation_api.DegradationInfo`).
+
+    Every loader calls this first. The runner already hands a loader only its declared options, parsed,
+    plus the defaults; a direct caller (Python API, tests) may pass any subset, as values or strings.
+    Returns every declared option: given values through :meth:`OptionSpec.parse` (idempotent on parsed
+    values; a ``ref`` that is not a string or path, e.g. an array, is passed as it is), the others - and
+    ``None`` values - as the declared default. An undeclared option or an invalid value raises
+    :class:`~srbench.errors.SrbenchError`.
+    """
+    import os
+
+    from srbench.errors import SrbenchError
+
+    kind = "method" if isinstance(info, MethodInfo) else "degradation"
+    specs = {o.name: o for o in info.options}
+    out = {name: spec.default for name, spec in specs.items()}
+    for key, value in (options or {}).items():
+        spec = specs.get(key)
+        if spec is None:
+            takes = f"it takes: {', '.join(specs)}" if specs else "it takes no options"
+            hint = " (the seed is not an option: srbench run --seed, or sample(lr, n, seed))" if key == "seed" else ""
+            raise SrbenchError(f"{kind} {info.name} takes no option {key!r}; {takes}{hint}")
+        if value is None:
+            continue
+        if spec.type == "ref" and not isinstance(value, (str, os.PathLike)):
+            out[key] = value
+            continue
+        try:
+            out[key] = spec.parse(value)
+        except ValueError as exc:
+            raise SrbenchError(f"{kind} {info.name}: option {key}={value!r}: {exc}") from None
+    return out
+
+
 @dataclass(frozen=True)
 class MethodInfo:
     name: str  # registry name, lower-case, e.g. "esrgan"

@@ -6,11 +6,9 @@ import csv
 import datetime as _dt
 import json
 import math
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 from collections import defaultdict
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +17,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from srbench import __version__
+from srbench.fsutil import atomic_write_text
 from srbench.images import write_png
+from srbench.names import safe_name
+from srbench.run_folder import FAILED, FINISHED, INTERRUPTED, RUNNING
 
 SCHEMA = 1
 SUMMARY_COLUMNS = [
@@ -64,6 +65,7 @@ def provenance_header(device: str, command: list[str]) -> dict[str, Any]:
         "srbench_version": __version__,
         "created": _now(),
         "finished": None,
+        "status": RUNNING,
         "command": list(command),
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
@@ -74,25 +76,12 @@ def provenance_header(device: str, command: list[str]) -> dict[str, Any]:
     }
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _deep_merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
     for k, v in extra.items():
         if isinstance(v, dict) and isinstance(into.get(k), dict):
             _deep_merge(into[k], v)
         else:
             into[k] = v
-
-
-def safe_component(name: str) -> str:
-    """A file-name component for a method/dataset/image name (``:`` -> ``__``, no separators)."""
-    out = name.replace(":", "__")
-    return "".join(c if (c.isalnum() or c in "-_.") else "_" for c in out).lstrip(".") or "_"
 
 
 class RunWriter:
@@ -106,6 +95,9 @@ class RunWriter:
 
     def start(self, manifest: dict[str, Any]) -> None:
         self.manifest = manifest
+        self.manifest["status"] = RUNNING
+        # a resumed run rewrites everything; an old summary must not outlive a run that then fails
+        (self.out / "summary.csv").unlink(missing_ok=True)
         self._write_manifest()
         # rows are rewritten from scratch on each (re-)run; values come back from the caches
         self._fh = open(self.out / "per_image.csv", "w", newline="")
@@ -114,7 +106,7 @@ class RunWriter:
         self._fh.flush()
 
     def _write_manifest(self) -> None:
-        _atomic_write_text(self.out / "manifest.json", json.dumps(self.manifest, indent=2, default=str) + "\n")
+        atomic_write_text(self.out / "manifest.json", json.dumps(_rounded(self.manifest), indent=2, default=str) + "\n")
 
     def update_manifest(self, extra: dict[str, Any]) -> None:
         """Merge ``extra`` into the manifest (nested dicts are merged, other values replaced)."""
@@ -132,19 +124,19 @@ class RunWriter:
         self.set_values[(method, dataset, scale, metric)] = (value, n)
 
     def save_images(self, method: str, dataset: str, scale: int, image: str, srs, stochastic: bool) -> None:
-        base = self.out / "images" / safe_component(method) / safe_component(dataset) / f"x{scale}"
+        base = self.out / "images" / safe_name(method) / safe_name(dataset) / f"x{scale}"
         if stochastic:
             for i, sr in enumerate(srs):
-                write_png(base / safe_component(image) / f"s{i}.png", sr)
+                write_png(base / safe_name(image) / f"s{i}.png", sr)
         else:
-            write_png(base / f"{safe_component(image)}.png", srs[0])
+            write_png(base / f"{safe_name(image)}.png", srs[0])
 
     def save_reference(self, dataset: str, scale: int, image: str, hr: np.ndarray, lr: np.ndarray) -> None:
         """HR (as scored) and LR (as given) for the report's per-image pages; written once per image."""
         from srbench.conventions import quantize
 
         for kind, arr in (("_hr", hr), ("_lr", lr)):
-            p = self.out / "images" / kind / safe_component(dataset) / f"x{scale}" / f"{safe_component(image)}.png"
+            p = self.out / "images" / kind / safe_name(dataset) / f"x{scale}" / f"{safe_name(image)}.png"
             if not p.is_file():
                 arr = np.asarray(arr)
                 write_png(p, arr if arr.dtype == np.uint8 else quantize(255.0 * arr))
@@ -152,6 +144,7 @@ class RunWriter:
     def finish(self, summary_rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         if self._fh:
             self._fh.close()
+            self._fh = None
         import io
 
         sio = io.StringIO()
@@ -159,8 +152,27 @@ class RunWriter:
         w.writeheader()
         for r in summary_rows:
             w.writerow({**r, "value": repr(float(r["value"]))})
-        _atomic_write_text(self.out / "summary.csv", sio.getvalue())
-        self.update_manifest({**extra, "finished": _now()})
+        atomic_write_text(self.out / "summary.csv", sio.getvalue())
+        self.update_manifest({**extra, "finished": _now(), "status": FINISHED})
+
+    def stop(self, exc: BaseException) -> None:
+        """Record why the run ended early (Ctrl-C/SIGTERM: ``interrupted``; anything else: ``failed``)."""
+        if self._fh:
+            self._fh.close()
+            self._fh = None
+        if isinstance(exc, KeyboardInterrupt):
+            self.update_manifest({"status": INTERRUPTED, "stopped": _now()})
+        else:
+            self.update_manifest({"status": FAILED, "stopped": _now(), "error": f"{type(exc).__name__}: {exc}"})
+
+
+def _rounded(obj: Any, key: str = "") -> Any:
+    """Timings to the millisecond: ``15.418262597000194`` seconds is noise past the third decimal."""
+    if isinstance(obj, dict):
+        return {k: _rounded(v, k) for k, v in obj.items()}
+    if isinstance(obj, float) and key.endswith("seconds"):
+        return round(obj, 3)
+    return obj
 
 
 def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[str, str], protocol: str) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ import math
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from srbench import weights as weights_mod
 from srbench.cache import ImageCache, ValueCache
 from srbench.conventions import DEFAULT_SEED
 from srbench.errors import (
+    MethodFailedError,
     MethodOutputError,
     MissingDependencyError,
     OutputDirError,
@@ -31,7 +33,10 @@ from srbench.errors import (
 from srbench.hashing import array_key, json_key
 from srbench.imresize import VERSION as IMRESIZE_VERSION
 from srbench.metrics.base import MetricContext
+from srbench.options import Target, assign
+from srbench.options import label as option_label
 from srbench.results import RunWriter, provenance_header, summarize
+from srbench.run_folder import RunFolder
 
 
 @dataclass
@@ -52,6 +57,8 @@ class RunConfig:
     progress: bool = True
     command: list[str] = field(default_factory=list)
     degradation: str | None = None  # how LR is made (default: MATLAB bicubic of the protocol)
+    overwrite: bool = False  # replace a different run found in ``out`` (else that is an error)
+    log: Callable[[str], None] | None = None  # where to say which weight files were taken from where
 
 
 @dataclass
@@ -59,12 +66,23 @@ class _Method:
     spec: str  # as given, e.g. "esrgan:psnr"
     info: Any
     variant: str | None
+    target: Target | None = None  # its options (srbench.options)
     weights: dict[int, dict[str, Any]] = field(default_factory=dict)  # scale -> file name -> ResolvedWeight
     models: dict[int, Any] = field(default_factory=dict)
 
     @property
-    def label(self) -> str:
+    def base_label(self) -> str:
         return self.info.name if not self.variant or self.variant == self.info.default_variant else f"{self.info.name}:{self.variant}"
+
+    @property
+    def label(self) -> str:
+        """``dsrvae``, ``esrgan:psnr``, ``dsrvae[latent=zero]``: variant and identity options included."""
+        return option_label(self.base_label, self.target.identity() if self.target else {})
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """What the loader gets: the given options (parsed) plus the declared defaults."""
+        return self.target.loader_options() if self.target else {}
 
     def weights_sha(self, scale: int) -> str:
         files = self.weights.get(scale, {})
@@ -76,6 +94,7 @@ class _Method:
             "variant": self.variant,
             "adapter_version": self.info.adapter_version,
             "weights": self.weights_sha(scale),
+            "options": self.target.identity_key() if self.target else {},
         }
 
 
@@ -98,6 +117,9 @@ def default_out_dir() -> Path:
 
 
 def _validate(cfg: RunConfig):
+    """Names, scales, protocols and options of the run, checked before anything is loaded or computed.
+
+    Returns (methods, dataset specs, metric infos, the degradation's option target or None)."""
     if cfg.protocol not in protocols.PROTOCOLS:
         raise SrbenchError(f"unknown protocol {cfg.protocol!r}; choose from {', '.join(protocols.PROTOCOLS)}")
     if cfg.samples < 1:
@@ -112,7 +134,10 @@ def _validate(cfg: RunConfig):
             raise SrbenchError(
                 f"method {info.name!r} does not support the {cfg.protocol!r} protocol (supports: {', '.join(info.protocols)})"
             )
-        methods.append(_Method(spec, info, variant))
+        m = _Method(spec, info, variant)
+        m.target = Target("method", info.name, m.base_label, info.options)
+        methods.append(m)
+    deg_target = None
     if cfg.degradation is not None:
         from srbench.degradations import get_degradation
 
@@ -122,6 +147,12 @@ def _validate(cfg: RunConfig):
         for s in cfg.scales:
             if s not in dinfo.scales:
                 raise SrbenchError(f"degradation {dinfo.name!r} supports scales {list(dinfo.scales)}, not x{s}")
+        deg_target = Target("degradation", dinfo.name, cfg.degradation, dinfo.options)
+    assign(cfg.options, [m.target for m in methods] + ([deg_target] if deg_target else []))
+    labels = [m.label for m in methods]
+    twice = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if twice:
+        raise SrbenchError(f"method {', '.join(twice)} is named twice in --methods; each method label must be unique")
     dsets = [ds_mod.get_spec(d) for d in cfg.datasets]
     for d in dsets:
         for s in cfg.scales:
@@ -133,32 +164,79 @@ def _validate(cfg: RunConfig):
     metrics = [registry.get_metric(n) for n in names]
     for m in metrics:
         _check_metric_available(m)
-    return methods, dsets, metrics
+    wrong = [m.name for m in metrics if cfg.protocol not in m.protocols]
+    if wrong:
+        ok = sorted(n for n, m in registry.metrics().items() if cfg.protocol in m.protocols)
+        raise SrbenchError(
+            f"metric(s) {', '.join(wrong)} are not defined under the {cfg.protocol!r} protocol: it scores single-channel "
+            f"Y planes, and a grey-image {wrong[0]} is not the {wrong[0]} papers report. Use --protocol rgb for them; "
+            f"under {cfg.protocol!r} use: {', '.join(ok)}"
+        )
+    return methods, dsets, metrics, deg_target
 
 
-def _prepare_out(out: Path) -> None:
+def _preflight_metric_weights(metrics) -> None:
+    """Every weight file of every requested metric is present (or downloaded now): a missing one fails
+    here, before any SR image is computed. Cheap: no model is loaded."""
+    from srbench.metrics.weights_cache import resolve
+
+    for info in metrics:
+        for weight in info.weights:
+            resolve(weight, info.name)
+
+
+def _prepare_report_dir(report: Path | None) -> None:
+    if report is None:
+        return
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
+        report.mkdir(parents=True, exist_ok=True)
+        probe = report / ".write-test"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise OutputDirError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
+        raise OutputDirError(f"cannot write the report to {report}: {exc.strerror or exc}; choose another --report folder") from exc
+
+
+def config_key(cfg: RunConfig, methods, resolved, metrics, protocol_label: str) -> str:
+    """What makes two runs "the same command" for resuming a run folder (srbench.run_folder)."""
+    return json_key({
+        "methods": [{"label": m.label, **{f"x{s}": m.identity(s) for s in cfg.scales}} for m in methods],
+        "datasets": {r.name: r.pixel_manifest_sha256 for r in resolved},
+        "scales": list(cfg.scales),
+        "metrics": [mi.name for mi in metrics],
+        "protocol": protocol_label,
+        "seed": cfg.seed,
+        "samples": cfg.samples,
+    })
 
 
 def _check_sr(sr: Any, expect_hw: tuple[int, int], label: str, image: str, luma: bool) -> np.ndarray:
-    if sr is None or not hasattr(sr, "shape"):
+    """The output contract of :class:`srbench.method_api.SRModel`: HxWx3 uint8 (luma: HxW float in [0, 1])."""
+    if sr is None or not hasattr(sr, "shape") or not hasattr(sr, "dtype"):
         raise MethodOutputError(f"{label} returned {type(sr).__name__} for {image}, not an image array")
     sr = np.asarray(sr)
     if sr.shape[:2] != expect_hw or (not luma and (sr.ndim != 3 or sr.shape[2] != 3)) or (luma and sr.ndim != 2):
         want = f"{expect_hw[0]}x{expect_hw[1]}" + ("" if luma else "x3")
         raise MethodOutputError(f"{label} returned an image of shape {sr.shape} for {image}; expected {want}")
-    if sr.dtype != np.uint8:
-        if not np.issubdtype(sr.dtype, np.floating) and not np.issubdtype(sr.dtype, np.integer):
-            raise MethodOutputError(f"{label} returned dtype {sr.dtype} for {image}")
+    if luma:
+        if not np.issubdtype(sr.dtype, np.floating):
+            raise MethodOutputError(f"{label} returned {sr.dtype} for {image}; the luma protocol expects float Y in [0, 1]")
         if not np.all(np.isfinite(sr)):
             bad = int(np.size(sr) - np.count_nonzero(np.isfinite(sr)))
             raise MethodOutputError(f"{label} returned {bad} NaN/inf value(s) for {image}")
+        return sr
+    if sr.dtype != np.uint8:
+        what = str(sr.dtype)
+        if np.issubdtype(sr.dtype, np.floating) or np.issubdtype(sr.dtype, np.integer):
+            finite = sr[np.isfinite(sr)] if np.issubdtype(sr.dtype, np.floating) else sr
+            span = f"values {float(finite.min()):.4g}..{float(finite.max()):.4g}" if finite.size else "no finite values"
+            bad = sr.size - finite.size
+            what += f" ({span}" + (f", {bad} NaN/inf" if bad else "") + ")"
+        raise MethodOutputError(
+            f"{label} returned {what} for {image}; methods must return HxWx3 uint8 RGB (srbench.method_api.SRModel). "
+            "Float output is never guessed as [0, 1] or [0, 255]: convert it with "
+            "srbench.conventions.to_uint8(255 * x, rule) and the rounding rule of the method's official code"
+        )
     return sr
 
 
@@ -173,6 +251,7 @@ class Runner:
         self.metric_versions: dict[str, str] = {}
         self._stats: dict[str, Any] = {}
         self._degs: dict[int, Any] = {}
+        self._deg_target: Target | None = None
         self._writer: RunWriter | None = None
 
     # -- models -------------------------------------------------------------------------------
@@ -181,7 +260,7 @@ class Runner:
             loader = registry.import_object(m.info.loader)
             model = loader(
                 scale=scale, device=self.cfg.device, weights=m.weights.get(scale) or None, variant=m.variant,
-                options=dict(self.cfg.options),
+                options=m.options,
             )
             m.models[scale] = model
             prov = getattr(model, "provenance", None) or {}
@@ -196,13 +275,16 @@ class Runner:
             from srbench.degradations import load_degradation
 
             self._degs[scale] = load_degradation(self.cfg.degradation, scale, self.cfg.device, self.cfg.weights,
-                                                 self.cfg.options, None if self.cfg.offline is None else not self.cfg.offline)
+                                                 self._deg_target.loader_options(),
+                                                 None if self.cfg.offline is None else not self.cfg.offline)
         return self._degs[scale]
 
     @property
     def protocol_label(self) -> str:
-        """The protocol column: ``rgb``, ``luma``, or ``rgb:<degradation>`` for other LR degradations."""
-        return self.cfg.protocol if self.cfg.degradation is None else f"{self.cfg.protocol}:{self.cfg.degradation}"
+        """The protocol column: ``rgb``, ``luma``, or ``rgb:<degradation>[options]`` for other LR degradations."""
+        if self.cfg.degradation is None:
+            return self.cfg.protocol
+        return f"{self.cfg.protocol}:{option_label(self.cfg.degradation, self._deg_target.identity())}"
 
     def _metric(self, info):
         if info.name not in self.metric_fns:
@@ -223,7 +305,6 @@ class Runner:
             "lr": array_key(np.asarray(prep.lr)),
             "scale": scale,
             "protocol": cfg.protocol,
-            "options": {k: str(v) for k, v in sorted(cfg.options.items())},
         }
         if m.info.stochastic:
             base["seed"] = cfg.seed
@@ -234,19 +315,28 @@ class Runner:
             stats["images_cached"] += 1
             return cached, keys
         t0 = time.perf_counter()
-        model = self._model(m, scale)
         expect = (prep.lr.shape[0] * scale, prep.lr.shape[1] * scale)
         label = f"method {m.label!r} (x{scale})"
-        if luma:
-            outs = [model.upscale_luma(prep.method_input)]
-        elif stochastic:
-            outs = list(model.sample(prep.method_input, n, cfg.seed, cfg.options.get("ref")))
-            if len(outs) != n:
-                raise MethodOutputError(f"{label} returned {len(outs)} samples for {image}, expected {n}")
-        elif m.info.stochastic:
-            outs = [model.sample(prep.method_input, 1, cfg.seed, cfg.options.get("ref"))[0]]
-        else:
-            outs = [model.upscale(prep.method_input)]
+        ref = m.options.get("ref")
+        try:
+            model = self._model(m, scale)
+        except SrbenchError:
+            raise
+        except Exception as exc:
+            raise MethodFailedError(f"{label} failed to load: {type(exc).__name__}: {exc}") from exc
+        try:
+            if luma:
+                outs = [model.upscale_luma(prep.method_input)]
+            elif m.info.stochastic:
+                outs = list(model.sample(prep.method_input, count, cfg.seed, ref))
+            else:
+                outs = [model.upscale(prep.method_input)]
+        except SrbenchError as exc:
+            raise MethodFailedError(f"{label} failed on image {image!r}: {exc}") from exc
+        except Exception as exc:
+            raise MethodFailedError(f"{label} failed on image {image!r}: {type(exc).__name__}: {exc}") from exc
+        if len(outs) != count:
+            raise MethodOutputError(f"{label} returned {len(outs)} samples for {image}, expected {count}")
         scored = []
         for k, sr in zip(keys, outs):
             sr = _check_sr(sr, expect, label, image, luma)
@@ -285,26 +375,57 @@ class Runner:
 
     # -- the whole run ------------------------------------------------------------------------
     def run(self) -> Path:
+        """Check and resolve everything, take the run folder, compute, write the results."""
         cfg = self.cfg
-        methods, dspecs, metrics = _validate(cfg)
+        methods, resolved, metrics = self._setup()
         out = Path(cfg.out) if cfg.out else default_out_dir()
-        _prepare_out(out)
+        key = config_key(cfg, methods, resolved, metrics, self.protocol_label)
+        with RunFolder(out, key, overwrite=cfg.overwrite, command=cfg.command) as folder:
+            writer = self._writer = RunWriter(out)
+            writer.start({**self._manifest(methods, resolved, metrics), "config_key": key,
+                          "resumed_from": folder.resumed_from})
+            timings: dict[str, Any] = {}
+            try:
+                self._execute(methods, resolved, metrics, writer, timings)
+                writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
+                rows = summarize(writer, methods_meta={m.label: m for m in methods}, datasets={r.name: r for r in resolved},
+                                 metric_versions=self.metric_versions, protocol=self.protocol_label)
+                writer.finish(rows, {"metrics": {k: {"provenance": v} for k, v in self.metric_prov.items()}})
+            except BaseException as exc:
+                writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
+                writer.stop(exc)
+                raise
+        return out
+
+    def _setup(self):
+        """Everything that can fail without computing: names, options, weights, datasets, metric weights."""
+        cfg = self.cfg
+        methods, dspecs, metrics, self._deg_target = _validate(cfg)
         # weights first: a method without weights refuses to run before anything is computed
         for m in methods:
             if m.info.learned:
                 for scale in cfg.scales:
                     m.weights[scale] = weights_mod.resolve(m.info, m.variant, scale, cfg.weights,
                                                            None if cfg.offline is None else not cfg.offline)
+        if cfg.log is not None:
+            for m in methods:
+                for scale, files in sorted(m.weights.items()):
+                    for name, w in sorted(files.items()):
+                        cfg.log(f"weights: {m.label} x{scale} {w.describe()}")
         resolved = [ds_mod.resolve(d.name, offline=cfg.offline) for d in dspecs]
+        _preflight_metric_weights(metrics)
+        for scale in cfg.scales:
+            self._degradation(scale)  # a learned degradation without weights fails now
         self.metric_versions = {mi.name: mi.version for mi in metrics}
-        writer = self._writer = RunWriter(out)
-        writer.start(self._manifest(methods, resolved, metrics))
+        return methods, resolved, metrics
+
+    def _execute(self, methods, resolved, metrics, writer: RunWriter, timings: dict[str, Any]) -> None:
+        cfg = self.cfg
         image_metrics = [m for m in metrics if m.kind == "image"]
         sample_metrics = [m for m in metrics if m.kind == "samples"]
         set_metrics = [m for m in metrics if m.kind == "dataset"]
         total = len(methods) * len(cfg.scales) * sum(len(r.images) for r in resolved)
         bar = _progress(total, cfg.progress)
-        timings: dict[str, Any] = {}
         try:
             for m in methods:
                 for scale in cfg.scales:
@@ -325,33 +446,34 @@ class Runner:
                                 writer.save_images(m.label, rd.name, scale, ref.name, srs, stochastic=m.info.stochastic and cfg.samples > 1)
                             t0 = time.perf_counter()
                             rows = []
-                            for info in image_metrics:
-                                vals = [self._image_metric(info, sr, k, hr_key, prep, scale, ref.name) for sr, k in zip(srs, keys)]
-                                if len(vals) > 1:
-                                    rows += [(info.name, v, i) for i, v in enumerate(vals)]
-                                rows.append((info.name, float(np.mean(vals)), None))
-                            for info in sample_metrics:
-                                rows += [(k, v, None) for k, v in self._samples_metric(info, srs, keys, hr_key, prep, scale, ref.name, cfg.samples).items()]
-                            for info in set_metrics:
-                                key, acc = accs[info.name]
-                                if acc is not None:
-                                    ctx = MetricContext(scale=scale, lr=prep.lr, device=cfg.device, protocol=cfg.protocol, image=ref.name)
-                                    for sr in srs:
-                                        acc.update(sr, prep.hr, ctx)
+                            with _metric_context(m, rd.name, ref.name, scale) as current:
+                                for info in image_metrics:
+                                    current[0] = info.name
+                                    vals = [self._image_metric(info, sr, k, hr_key, prep, scale, ref.name) for sr, k in zip(srs, keys)]
+                                    if len(vals) > 1:
+                                        rows += [(info.name, v, i) for i, v in enumerate(vals)]
+                                    rows.append((info.name, float(np.mean(vals)), None))
+                                for info in sample_metrics:
+                                    current[0] = info.name
+                                    rows += [(k, v, None) for k, v in self._samples_metric(info, srs, keys, hr_key, prep, scale, ref.name, cfg.samples).items()]
+                                for info in set_metrics:
+                                    current[0] = info.name
+                                    key, acc = accs[info.name]
+                                    if acc is not None:
+                                        ctx = MetricContext(scale=scale, lr=prep.lr, device=cfg.device, protocol=cfg.protocol, image=ref.name)
+                                        for sr in srs:
+                                            acc.update(sr, prep.hr, ctx)
                             stats["metric_seconds"] += time.perf_counter() - t0
                             writer.add_image_rows(m.label, rd.name, scale, ref.name, rows)
                             bar.update(1)
                         t0 = time.perf_counter()
-                        for info in set_metrics:
-                            writer.add_set_value(m.label, rd.name, scale, info.name, self._close_set_metric(info, *accs[info.name]), len(rd.images))
+                        with _metric_context(m, rd.name, None, scale) as current:
+                            for info in set_metrics:
+                                current[0] = info.name
+                                writer.add_set_value(m.label, rd.name, scale, info.name, self._close_set_metric(info, *accs[info.name]), len(rd.images))
                         stats["metric_seconds"] += time.perf_counter() - t0
         finally:
             bar.close()
-            writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
-        rows = summarize(writer, methods_meta={m.label: m for m in methods}, datasets={r.name: r for r in resolved},
-                         metric_versions=self.metric_versions, protocol=self.protocol_label)
-        writer.finish(rows, {"metrics": {k: {"provenance": v} for k, v in self.metric_prov.items()}})
-        return out
 
     def _samples_metric(self, info, srs, keys, hr_key, prep, scale, image, n) -> dict[str, float]:
         if len(srs) == 1:
@@ -376,8 +498,7 @@ class Runner:
         """(cache key, accumulator or None when the value is cached) for a dataset-level metric."""
         key = json_key({"metric": info.name, "version": info.version, **m.identity(scale), "dataset": rd.pixel_manifest_sha256,
                         "scale": scale, "protocol": self.protocol_label, "degradation": self._degradation_identity(scale), "seed": self.cfg.seed if m.info.stochastic else None,
-                        "samples": self.cfg.samples if m.info.stochastic else 1, "options": info.options,
-                        "method_options": {k: str(v) for k, v in sorted(self.cfg.options.items())}})
+                        "samples": self.cfg.samples if m.info.stochastic else 1, "metric_options": info.options})
         if self.values.get(key) is not None:
             return key, None
         factory = registry.import_object(info.factory)
@@ -401,6 +522,7 @@ class Runner:
         from srbench.degradations import get_degradation
 
         return {"name": self.cfg.degradation, "adapter_version": get_degradation(self.cfg.degradation).adapter_version,
+                "options": self._deg_target.identity_key(),
                 "provenance": dict(getattr(deg, "provenance", {}) or {})}
 
     def _degradation_manifest(self):
@@ -411,6 +533,7 @@ class Runner:
         info = get_degradation(self.cfg.degradation)
         return {"name": self.cfg.degradation, "title": info.title, "paper": info.paper,
                 "adapter_version": info.adapter_version, "stochastic": info.stochastic,
+                "options": {k: str(v) for k, v in self._deg_target.loader_options().items()},
                 "provenance": {f"x{s}": self._degradation_identity(s)["provenance"] for s in self.cfg.scales}}
 
     def _manifest(self, methods, resolved, metrics) -> dict[str, Any]:
@@ -422,9 +545,12 @@ class Runner:
             "seed": cfg.seed,
             "samples": cfg.samples,
             "scales": list(cfg.scales),
-            "options": {k: str(v) for k, v in cfg.options.items()},
+            "options": {k: str(v) for k, v in cfg.options.items()},  # as given on the command line
             "methods": {
                 m.label: {
+                    "name": m.info.name,
+                    "options": {k: str(v) for k, v in m.options.items()},  # what the loader got
+                    "rounding": m.info.rounding,
                     "title": m.info.title,
                     "paper": m.info.paper,
                     "code_license": m.info.code_license,
@@ -455,6 +581,21 @@ class Runner:
                 for mi in metrics for out, (hib, desc) in mi.outputs.items() if out != mi.name
             },
         }
+
+
+@contextmanager
+def _metric_context(m: _Method, dataset: str, image: str | None, scale: int):
+    """Turn an unexpected exception inside a metric into one line naming metric, method and image."""
+    current = [None]
+    try:
+        yield current
+    except (SrbenchError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        where = f"{dataset}/{image}" if image else dataset
+        raise MethodFailedError(
+            f"metric {current[0]!r} failed on {where} (x{scale}, method {m.label!r}): {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 class _NoBar:

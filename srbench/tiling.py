@@ -1,7 +1,7 @@
 """Tiled inference: run a network on overlapping tiles of the LR image and stitch the outputs.
 
-Used by adapters that accept ``options={"tile": 256, "tile_overlap": 32}`` to bound memory on large
-images. The LR image is cut into a grid of *core* tiles of ``tile`` x ``tile`` pixels (the last row and
+Used by adapters that declare the options of :func:`srbench.method_api.tile_option_specs` (``tile``,
+``tile_overlap``) to bound memory on large images. The LR image is cut into a grid of *core* tiles of ``tile`` x ``tile`` pixels (the last row and
 column may be smaller). Each core tile is run with ``overlap`` extra LR pixels of context on every side
 (clipped at the image border), and only the part of the output that belongs to the core tile is kept -
 no blending.
@@ -21,44 +21,12 @@ convolution kernels may pick different algorithms for different input sizes (obs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from srbench.errors import SrbenchError
 
-__all__ = ["tile_grid", "tile_options", "tiled_forward"]
-
-
-def _as_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise SrbenchError(f"option {name}={value!r}: expected an integer")
-    try:
-        as_int = int(value)
-    except (TypeError, ValueError):
-        raise SrbenchError(f"option {name}={value!r}: expected an integer") from None
-    if isinstance(value, float) and value != as_int:
-        raise SrbenchError(f"option {name}={value!r}: expected an integer")
-    if as_int < minimum:
-        raise SrbenchError(f"option {name}={value!r}: must be >= {minimum}")
-    return as_int
-
-
-def tile_options(options: Mapping[str, Any] | None, default_overlap: int = 16) -> tuple[int | None, int]:
-    """``(tile, overlap)`` from an adapter's options: ``tile`` (LR pixels; absent, None or 0 = whole
-    image) and ``tile_overlap`` (LR pixels of context per side, default ``default_overlap``).
-
-    Values may be ints or integer strings (as they come from a command line); anything else raises
-    :class:`SrbenchError`.
-    """
-    options = dict(options or {})
-    tile = options.get("tile")
-    if tile in (None, "", "none", "None", 0, "0"):
-        tile = None
-    else:
-        tile = _as_int("tile", tile, 1)
-    overlap = options.get("tile_overlap")
-    overlap = default_overlap if overlap in (None, "") else _as_int("tile_overlap", overlap, 0)
-    return tile, overlap
+__all__ = ["tile_grid", "tiled_forward"]
 
 
 def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srbench.conventions import quantize
+from srbench.conventions import to_uint8
 
 
 def pick_device(device: str | None) -> torch.device:
@@ -33,14 +33,19 @@ def to_tensor(img: np.ndarray, device: torch.device | str = "cpu", bgr: bool = F
     return t.unsqueeze(0).to(device)
 
 
-def to_image(t: torch.Tensor, bgr: bool = False) -> np.ndarray:
-    """1x3xHxW (or 3xHxW) float in [0, 1] -> HxWx3 uint8 RGB, clamped and rounded half away from zero."""
+def to_image(t: torch.Tensor, rule: str, bgr: bool = False) -> np.ndarray:
+    """1x3xHxW (or 3xHxW) float in [0, 1] -> HxWx3 uint8 RGB with the rounding ``rule`` of
+    :data:`srbench.conventions.ROUNDING` (``MethodInfo.rounding``; srbench's own conversions: ``half_away``).
+
+    The multiplication by 255 is done in float32, as the official codes do (``x * 255.0`` on a float32
+    tensor or array), so the bytes are theirs; :func:`srbench.conventions.to_uint8` clips and rounds.
+    """
     if t.dim() == 4:
         t = t[0]
-    arr = t.detach().float().cpu().numpy().transpose(1, 2, 0) * 255.0
+    arr = t.detach().float().cpu().numpy().transpose(1, 2, 0) * np.float32(255.0)
     if bgr:
         arr = arr[:, :, ::-1]
-    return quantize(arr)
+    return to_uint8(arr, rule)
 
 
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -101,6 +101,13 @@ def in_mirror():
 
 
 @pytest.fixture(scope="session")
+def srgan_weights(in_mirror) -> Path:
+    """The mirror's ``weights/srgan-leftthomas`` with the x2/x4/x8 generators (``netG_epoch_<s>_100.pth``)."""
+    files = [f"netG_epoch_{s}_100.pth" for s in (2, 4, 8)]
+    return in_mirror("weights/srgan-leftthomas", "the mirrored leftthomas SRGAN generators", files)
+
+
+@pytest.fixture(scope="session")
 def reference() -> Path:
     """The reference data (``bicubic_lr_pixels.json``, ``set5_lr_matlab/``): ``../shared/reference``, else the
     ``reference`` folder beside a mirror root."""

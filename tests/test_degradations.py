@@ -74,6 +74,13 @@ def test_learned_degradations_refuse_without_weights(fresh_home):
             load_degradation(name, 4)
 
 
+def test_options_reach_the_degradation_loader():
+    assert load_degradation("hvae-gauss", 4, options={"sigma": "0.5"}).sigma == 0.5
+    assert load_degradation("hvae-gauss", 4).sigma == get_degradation("hvae-gauss").option("sigma").default
+    with pytest.raises(SrbenchError, match=r"degradation hvae-gauss takes no option 'tile'; it takes: sigma"):
+        load_degradation("hvae-gauss", 4, options={"tile": "8"})
+
+
 def test_lr_translators_are_fed_bicubic_lr():
     class Identity(Degradation):
         input = INPUT_LR

@@ -277,3 +277,101 @@ def test_unsupported_scale_is_error(fresh_home, tmp_path):
     cfg.scales = [5]
     with pytest.raises(SrbenchError, match="x5"):
         run(cfg)
+
+
+# --------------------------------------------------------------------------- hardening: contract and pre-flight
+
+
+@pytest.fixture
+def run_adapters(monkeypatch):
+    monkeypatch.syspath_prepend(str(HELPERS))
+    import run_test_adapters as t
+
+    t.reset()
+    known = {"bicubic": registry.methods()["bicubic"], "float01": t.info("float01", "float01"),
+             "crash": t.info("crash", "crash")}
+    monkeypatch.setattr(registry, "methods", lambda: known)
+    return t
+
+
+def test_float_output_is_refused_not_guessed(fresh_home, tmp_path, run_adapters, capsys):
+    """A float image in [0, 1] used to be scored as if it were [0, 255] (PSNR 7.65, exit 0)."""
+    rc = _cli("-m", "float01", "-d", "demo", "--out", str(tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert "returned float64 (values 0..1)" in err and "must return HxWx3 uint8" in err and "to_uint8" in err
+    assert not (tmp_path / "run" / "summary.csv").exists()
+
+
+def test_failing_metric_is_one_line(fresh_home, tmp_path, monkeypatch, capsys):
+    import srbench.metrics.fidelity as fid
+
+    def broken(device="cpu"):
+        def f(sr, hr, ctx):
+            raise ZeroDivisionError("boom")
+        return f
+
+    monkeypatch.setattr(fid, "psnr_y", broken)
+    rc = _cli("-m", "bicubic", "-d", "demo", "--metrics", "psnr_y", "--out", str(tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert "metric 'psnr_y' failed on demo/astronaut (x4, method 'bicubic'): ZeroDivisionError: boom" in err
+
+
+def test_missing_metric_weights_fail_before_any_sr_image(fresh_home, tmp_path, run_adapters, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    for metric in ("lpips", "fid", "niqe"):
+        rc = _cli("-m", "crash", "-d", "demo", "--metrics", f"psnr_y,{metric}", "--out", str(tmp_path / metric))
+        err = capsys.readouterr().err
+        assert rc == 2 and f"metric {metric!r} needs the weight file" in err and "Traceback" not in err, err
+    assert run_adapters.STATE["calls"] == 0  # not one SR image was computed
+    sr_cache = fresh_home / "cache" / "sr"
+    assert not sr_cache.exists() or not any(sr_cache.rglob("*.png"))
+
+
+@pytest.mark.parametrize("metric", ["lpips", "niqe", "fid", "pi", "diversity", "lr_psnr"])
+def test_luma_protocol_refuses_rgb_metrics(fresh_home, tmp_path, capsys, metric):
+    rc = _cli("-m", "bicubic", "-d", "demo", "--protocol", "luma", "--metrics", f"psnr_y,{metric}",
+              "--out", str(tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{metric} are not defined under the 'luma' protocol" in err
+    assert "psnr_y, ssim_y, ssim_y_matlab" in err and not (tmp_path / "run").exists()
+
+
+def test_unwritable_srbench_home_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SRBENCH_HOME", str(blocker / "home"))  # root ignores permissions: a file in the path
+    rc = _cli("-m", "bicubic", "-d", "demo", "--out", str(tmp_path / "run"))
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert f"srbench's cache {blocker / 'home' / 'cache'} is not writable" in err and "SRBENCH_HOME" in err
+
+
+def test_unwritable_report_folder_fails_before_the_run(fresh_home, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    rc = _cli("-m", "bicubic", "-d", "demo", "--out", str(tmp_path / "run"), "--report", str(blocker / "site"))
+    err = capsys.readouterr().err
+    assert rc == 2 and f"cannot write the report to {blocker / 'site'}" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_manifest_timings_are_rounded(fresh_home, tmp_path):
+    out = run(_cfg(tmp_path / "run"))
+    stats = _manifest(out)["timings"]["bicubic/demo/x4"]
+    for key in ("sr_seconds", "metric_seconds"):
+        assert stats[key] == round(stats[key], 3)
+    text = (out / "manifest.json").read_text()
+    assert not re.search(r'_seconds": \d+\.\d{4,}', text)
+
+
+def test_weight_sources_are_logged(tmp_path, monkeypatch, fresh_home, srgan_weights):
+    """Which checkpoint file was taken from where is said before the run (here: SRGAN from the mirror)."""
+    lines = []
+    weights = srgan_weights / "netG_epoch_4_100.pth"
+    cfg = _cfg(tmp_path / "run", methods=["srgan"], weights={"srgan": str(weights)}, log=lines.append)
+    cfg.datasets = ["demo"]
+    cfg.scales = [4]
+    run(cfg)
+    assert any(ln.startswith("weights: srgan x4 netG_epoch_4_100.pth <- ") and str(weights) in ln for ln in lines), lines

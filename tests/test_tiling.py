@@ -10,7 +10,7 @@ from srbench_methods.srgan.arch import Generator
 from srbench_methods.srgan.arch import receptive_field_radius as srgan_radius
 
 from srbench.errors import SrbenchError
-from srbench.tiling import tile_grid, tile_options, tiled_forward
+from srbench.tiling import tile_grid, tiled_forward
 
 
 def _rrdb(nb: int = 1, dtype=torch.float32, gain: float = 2.5) -> RRDBNet:
@@ -119,15 +119,3 @@ def test_wrong_output_size_is_an_error():
         tiled_forward(lambda t: t, x, 2, 4)
     with pytest.raises(ValueError):
         tiled_forward(lambda t: t, torch.rand(2, 3, 8, 8), 1, 4)
-
-
-def test_tile_options():
-    assert tile_options(None) == (None, 16)
-    assert tile_options({}, default_overlap=18) == (None, 18)
-    assert tile_options({"tile": 256, "tile_overlap": 32}) == (256, 32)
-    assert tile_options({"tile": "128", "tile_overlap": "0"}) == (128, 0)
-    assert tile_options({"tile": 0}) == (None, 16)
-    assert tile_options({"tile": None, "tile_overlap": None}, 5) == (None, 5)
-    for bad in ({"tile": "big"}, {"tile": -4}, {"tile": 2.5}, {"tile": True}, {"tile_overlap": -1}, {"tile": 8, "tile_overlap": "x"}):
-        with pytest.raises(SrbenchError):
-            tile_options(bad)

@@ -13,6 +13,8 @@ METHODS = [
         learned=False,
         loader="srbench_methods.bicubic.model:load",
         adapter_version="1",
-        notes="MATLAB-exact imresize (srbench.imresize); uint8 RGB in/out, or float Y for the luma protocol.",
+        notes="MATLAB-exact imresize (srbench.imresize); uint8 RGB in/out (rounded half away from zero, as "
+        "MATLAB's uint8), or float Y for the luma protocol. No options.",
+        rounding="half_away",
     )
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from srbench.imresize import imresize
-from srbench.method_api import SRModel
+from srbench.method_api import SRModel, check_options
 
 
 class Bicubic(SRModel):
@@ -21,4 +21,7 @@ class Bicubic(SRModel):
 
 
 def load(scale: int, device: str = "cpu", weights=None, variant=None, options=None) -> Bicubic:
+    from srbench_methods.bicubic import METHODS
+
+    check_options(METHODS[0], options)  # bicubic takes none
     return Bicubic(scale)

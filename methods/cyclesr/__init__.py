@@ -1,7 +1,7 @@
 """CycleSR / CycleSRGAN (Chen et al., CVPRW 2020): light metadata only (see networks.py for the nets)."""
 
 from srbench.degradation_api import INPUT_LR, DegradationInfo
-from srbench.method_api import MethodInfo, WeightFile
+from srbench.method_api import MethodInfo, WeightFile, tile_option_specs
 
 PAPER = "Chen et al., Unsupervised Image Super-Resolution with an Indirect Supervised Path, CVPRW 2020"
 CITATION = """@InProceedings{Chen_2020_CVPR_Workshops,
@@ -15,6 +15,12 @@ CITATION = """@InProceedings{Chen_2020_CVPR_Workshops,
 CODE_URL = "https://github.com/huawei-noah/vega/tree/master/vega/networks/pytorch/cyclesrbodys"
 NO_OFFICIAL = "no official checkpoint: train with srbench or supply one"
 SCALES = (2, 4)
+#: default LR context around each tile: the largest receptive-field bound of the released-size networks
+#: (networks.receptive_field_radius: SRResNet x4 = 43, VDSR x4 = 26), so tiling them is exact. A
+#: checkpoint that sees further must be given an explicit tile_overlap to be tiled.
+TILE_OVERLAP = 43
+#: outputs clamped to [0, 1] and rounded half away from zero (srbench's convention; Vega saves floats)
+ROUNDING = "half_away"
 
 
 def _files(prefix: str, variant: str) -> tuple[WeightFile, ...]:
@@ -63,7 +69,8 @@ _COMMON_NOTES = (
     "subtraction (Vega feeds to_tensor images); the output is clamped to [0,1] and rounded. "
     "Checkpoints: srbench safetensors + JSON config (docs/checkpoints.md), arch 'cyclesr.vdsr' or "
     "'cyclesr.srresnet', one file per scale. Options: tile / tile_overlap (srbench.tiling; the default "
-    "overlap is the network's receptive-field bound, so tiled output equals whole-image output)."
+    f"overlap, {TILE_OVERLAP} LR px, bounds the receptive field of the released-size networks, so tiled output "
+    "equals whole-image output; a deeper user checkpoint is only tiled with an explicit tile_overlap)."
 )
 
 METHODS = [
@@ -87,6 +94,8 @@ METHODS = [
         notes="CycleSR = the SR network trained with MSE only (Vega: SR_lam=1000 x MSE, joint training "
         "with G1 through cycleSR_lam). " + _COMMON_NOTES,
         param_count=_param_count_vdsr,
+        options=tile_option_specs(TILE_OVERLAP, exact=True),
+        rounding=ROUNDING,
     ),
     MethodInfo(
         name="cyclesrgan",
@@ -110,6 +119,8 @@ METHODS = [
         "the weights, not the inference network). Which SR module the paper's CycleSRGAN numbers used is "
         "not stated per table; both are offered, 'vdsr' first for symmetry with cyclesr. " + _COMMON_NOTES,
         param_count=_param_count_vdsr,
+        options=tile_option_specs(TILE_OVERLAP, exact=True),
+        rounding=ROUNDING,
     ),
 ]
 
@@ -145,7 +156,8 @@ DEGRADATIONS = [
             "transposed-conv upsampling; children named G0..G27 so Vega's model_G.pth loads strictly. "
             "Input: an LR image (LR -> LR of the same size); from_hr() first applies MATLAB bicubic 1/s "
             "(Vega uses PIL bicubic for the synthetic LR). Sizes that are not multiples of 4 are padded "
-            "(reflect) and cropped back. Input/output RGB in [0,1] (tanh output clamped). Deterministic."
+            "(reflect) and cropped back. Input/output RGB in [0,1] (tanh output clamped, rounded half away from "
+            "zero). Deterministic. No options."
         ),
         param_count=_param_count_g1,
     )

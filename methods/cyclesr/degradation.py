@@ -21,6 +21,7 @@ from srbench.checkpoint_format import (
 )
 from srbench.degradation_api import INPUT_LR, Degradation
 from srbench.errors import WeightsError
+from srbench.method_api import check_options
 from srbench.torch_utils import pick_device, to_image, to_tensor
 from srbench.weights import load_strict
 
@@ -50,10 +51,13 @@ class CycleSRDegradation(Degradation):
         if lr.dtype != np.uint8:
             raise TypeError(f"{NAME} takes uint8 images, got {lr.dtype}")
         x = to_tensor(lr, self.device)
-        return to_image(self.translate_tensor(x).clamp_(0.0, 1.0))
+        return to_image(self.translate_tensor(x), "half_away")  # clamped to [0, 1], srbench's rounding
 
 
 def load(scale: int, device: str = "cpu", weights=None, variant: str | None = None, options=None) -> CycleSRDegradation:
+    from . import DEGRADATIONS
+
+    check_options(DEGRADATIONS[0], options)  # G1 takes none
     rw = single_weight(weights, NAME, what="CycleSR translation generator (G1) weights", scale=scale)
     state, cfg = load_checkpoint_with_config(rw.path, require_config=False)
     if cfg is None:

@@ -12,12 +12,13 @@ from srbench.checkpoint_format import (
     load_checkpoint_with_config,
     single_weight,
 )
-from srbench.errors import WeightsError
-from srbench.method_api import SRModel
-from srbench.tiling import tile_options, tiled_forward
+from srbench.errors import SrbenchError, WeightsError
+from srbench.method_api import SRModel, check_options
+from srbench.tiling import tiled_forward
 from srbench.torch_utils import pick_device, to_image, to_tensor
 from srbench.weights import load_strict
 
+from . import METHODS, ROUNDING, TILE_OVERLAP
 from .networks import (
     SRRESNET_ARCH,
     VDSR_ARCH,
@@ -36,17 +37,19 @@ class CycleSRNet(SRModel):
         self.device = device
         self.provenance = provenance
         self.tile, self.overlap = tile, overlap
+        self.rounding = ROUNDING
 
     @torch.no_grad()
     def upscale_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return tiled_forward(self.net, x, self.scale, self.tile, self.overlap)
 
     def upscale(self, lr: np.ndarray) -> np.ndarray:
-        x = to_tensor(lr, self.device)
-        return to_image(self.upscale_tensor(x).clamp_(0.0, 1.0))
+        return to_image(self.upscale_tensor(to_tensor(lr, self.device)), self.rounding)  # clamped to [0, 1]
 
 
 def _load(method: str, scale: int, device: str, weights, variant: str | None, options) -> CycleSRNet:
+    """Options (``MethodInfo.options``): ``tile`` (0 = whole image), ``tile_overlap``."""
+    opts = check_options(next(m for m in METHODS if m.name == method), options)
     variant = variant or "vdsr"
     if variant not in VARIANT_ARCH:
         raise WeightsError(f"{method}: unknown variant {variant!r} (vdsr, srresnet)")
@@ -67,9 +70,14 @@ def _load(method: str, scale: int, device: str, weights, variant: str | None, op
         raise WeightsError(f"{rw.path}: cannot build {arch} from arch_params {params}: {exc}") from exc
     load_strict(net, state, source=str(rw.path))
     dev = pick_device(device)
-    # options: tile / tile_overlap (srbench.tiling; exact at the default overlap = the receptive-field
-    # bound); other run options (e.g. ref) do not concern this method and are ignored
-    tile, overlap = tile_options(options, default_overlap=receptive_field_radius(net))
+    tile, overlap = opts["tile"] or None, opts["tile_overlap"]
+    radius = receptive_field_radius(net)
+    if tile and overlap == TILE_OVERLAP < radius:
+        # tile is declared exact (not part of the method's identity) at the default overlap
+        raise SrbenchError(
+            f"{method}: this checkpoint sees {radius} LR px far, more than the default tile_overlap "
+            f"{TILE_OVERLAP}; give tile_overlap={radius} for exact tiling (or another value for approximate tiling)"
+        )
     provenance = {
         "variant": variant,
         "arch": arch,
@@ -78,6 +86,8 @@ def _load(method: str, scale: int, device: str, weights, variant: str | None, op
         "checkpoint_config": cfg,
         "tile": tile,
         "tile_overlap": overlap if tile else None,
+        "tiling_exact": overlap >= radius if tile else None,
+        "rounding": ROUNDING,
     }
     return CycleSRNet(net, scale, dev, provenance, tile, overlap)
 

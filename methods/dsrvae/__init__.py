@@ -1,6 +1,11 @@
 """dSRVAE (Liu et al., CVPRW 2020): metadata only; the network is imported by the loader."""
 
-from srbench.method_api import MethodInfo, WeightFile
+from srbench.method_api import MethodInfo, OptionSpec, WeightFile
+
+#: option latent: a fresh z ~ N(0, I) per patch (the official test path), or the prior mean z = 0
+LATENTS = ("sample", "zero")
+#: test.py saves np.uint8(clamp(255 * SR, 0, 255)): truncation
+ROUNDING = "truncate"
 
 _DRIVE = "https://drive.google.com/open?id=1SUZGE04vw5_yDYiw6PJ4sbHAOIEV6TJ7"
 _SOURCE = (
@@ -55,8 +60,8 @@ The 128 px patch size is forced by the network: the denoiser's noise decoder alw
 with its own latent, so such images average several samples - as in the official code.
 Stochastic: test.py draws z with NumPy's unseeded global RNG. srbench draws z from a local CPU
 torch.Generator (one 1x512 float32 draw per patch, in patch order): sample(lr, n, seed) is
-reproducible; upscale() is the sample of seed options['seed'] (default srbench DEFAULT_SEED = 0), or
-the prior mean z = 0 with options['latent'] = 'zero'.
+reproducible (srbench run --seed); upscale() = sample(lr, 1, DEFAULT_SEED = 0)[0]. Option latent=zero
+uses the prior mean z = 0 instead (deterministic).
 srbench additions: a LR side < 128 px (official code fails; e.g. most Set5 x4 images) is padded
 symmetrically at bottom/right to 128 and the SR cropped back.
 VAE_denoiser.pth: test.py loads it non-strictly (keys the test-time model lacks are dropped and
@@ -94,5 +99,15 @@ METHODS = [
         adapter_version="1",
         notes=NOTES,
         param_count=_param_count,
+        options=(
+            OptionSpec(
+                "latent",
+                "sample: z ~ N(0, I) per patch (official test path); zero: the prior mean (deterministic)",
+                "choice",
+                LATENTS[0],
+                choices=LATENTS,
+            ),
+        ),
+        rounding=ROUNDING,
     )
 ]

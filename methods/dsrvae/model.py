@@ -16,9 +16,11 @@ srbench additions (the official script has no answer for them):
 * a LR side shorter than 128 px (the official code fails there) is padded symmetrically at the
   bottom/right to 128 px and the SR is cropped back to 4x the original size;
 * the latent is drawn from a local ``torch.Generator`` (CPU, float32, one 1x512 draw per patch in patch
-  order) instead of NumPy's unseeded global RNG; :meth:`DSRVAE.upscale` uses the seed
-  ``options["seed"]`` (default ``srbench.conventions.DEFAULT_SEED``), or the prior mean ``z = 0`` with
-  ``options["latent"] = "zero"``.
+  order) instead of NumPy's unseeded global RNG; :meth:`DSRVAE.upscale` is
+  ``sample(lr, 1, srbench.conventions.DEFAULT_SEED)[0]``; ``options["latent"] = "zero"`` uses the
+  prior mean ``z = 0`` instead.
+
+Step 5 is :func:`srbench.torch_utils.to_image` with the rule ``truncate`` (``MethodInfo.rounding``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ import torch
 
 from srbench.conventions import DEFAULT_SEED
 from srbench.errors import SrbenchError, WeightsError
-from srbench.method_api import SRModel
+from srbench.method_api import SRModel, check_options
+from srbench.torch_utils import to_image
 
+from . import LATENTS, ROUNDING
 from .network import PATCH, Z_DIM, Denoiser, SRNet
 
 SCALE = 4
@@ -112,12 +116,6 @@ def pad_to_patch(x: torch.Tensor, patch: int = PATCH) -> torch.Tensor:
     return x
 
 
-def official_uint8(sr: torch.Tensor) -> np.ndarray:
-    """1x3xHxW float -> HxWx3 uint8 as test.py saves it: ``np.uint8(clamp(255 * x, 0, 255))`` (truncation)."""
-    arr = (sr[0].detach().cpu().permute(1, 2, 0) * 255.0).clamp(0, 255).numpy()
-    return arr.astype(np.uint8)
-
-
 def _to_tensor(lr: np.ndarray, device) -> torch.Tensor:
     arr = np.asarray(lr)
     if arr.ndim == 2:
@@ -143,17 +141,16 @@ class DSRVAE(SRModel):
         sr_net: SRNet,
         denoiser: Denoiser | None,
         device: torch.device,
-        latent: str = "sample",
-        seed: int = DEFAULT_SEED,
+        latent: str = LATENTS[0],
         provenance: dict[str, Any] | None = None,
     ):
-        if latent not in ("sample", "zero"):
-            raise SrbenchError(f"dsrvae: options['latent'] must be 'sample' or 'zero', not {latent!r}")
+        if latent not in LATENTS:
+            raise SrbenchError(f"dsrvae: options['latent'] must be one of {', '.join(LATENTS)}, not {latent!r}")
         self.sr_net = sr_net.to(device).eval()
         self.denoiser = denoiser.to(device).eval() if denoiser is not None else None
         self.device = device
         self.latent = latent
-        self.seed = int(seed)
+        self.rounding = ROUNDING
         self.provenance = dict(provenance or {})
 
     # -- the official pipeline on float tensors (used by the tests against the official code) --------
@@ -190,37 +187,36 @@ class DSRVAE(SRModel):
 
     # -- SRModel ----------------------------------------------------------------------------------
     def upscale(self, lr: np.ndarray) -> np.ndarray:
-        gen = None if self.latent == "zero" else self._gen(self.seed)
-        return official_uint8(self._sr_float(lr, gen))
+        """One SR image: ``sample(lr, 1, DEFAULT_SEED)[0]`` (deterministic; the seed of a run is ``sample``'s)."""
+        return self.sample(lr, 1, DEFAULT_SEED)[0]
 
     def sample(self, lr: np.ndarray, n: int, seed: int, ref: Any = None) -> list[np.ndarray]:
         """n SR images; latents from a CPU generator seeded with ``seed`` (deterministic for the
         'sr-only' variant and with ``options['latent'] = 'zero'``)."""
         if self.denoiser is None or self.latent == "zero":
-            return [self.upscale(lr)] * n
+            return [to_image(self._sr_float(lr, None), self.rounding)] * n
         gen = self._gen(seed)
-        return [official_uint8(self._sr_float(lr, gen)) for _ in range(n)]
+        return [to_image(self._sr_float(lr, gen), self.rounding) for _ in range(n)]
 
     @torch.no_grad()
     def denoise(self, lr: np.ndarray, seed: int | None = None) -> np.ndarray:
         """The denoiser alone: LR-size uint8 RGB (not an SR method; a preprocessing step).
 
-        Same 128/8 patching as the SR path, blended at LR scale (``recompose`` with overlap 8); rounded
-        to uint8 (srbench convention; the official code never saves the denoised LR).
+        Same 128/8 patching as the SR path, blended at LR scale (``recompose`` with overlap 8); latents
+        from ``seed`` (default ``DEFAULT_SEED``; ``z = 0`` with ``latent = "zero"`` and no seed); rounded
+        half away from zero (srbench's convention; the official code never saves the denoised LR).
         """
         if self.denoiser is None:
             raise SrbenchError("dsrvae: the denoiser is not loaded (variant 'sr-only')")
-        from srbench.torch_utils import to_image
-
         x = _to_tensor(lr, self.device)
         h, w = x.shape[-2:]
         xp = pad_to_patch(x)
         patches = patchify(xp)
-        gen = None if (seed is None and self.latent == "zero") else self._gen(self.seed if seed is None else seed)
+        gen = None if (seed is None and self.latent == "zero") else self._gen(DEFAULT_SEED if seed is None else seed)
         latents = draw_latents(len(patches), gen)
         outs = [self.denoiser(p, z.to(self.device)) for p, z in zip(patches, latents)]
         out = recompose(outs, xp.shape[-2], xp.shape[-1], overlap=OVERLAP)[:, :, :h, :w]
-        return to_image(out)
+        return to_image(out, "half_away")
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -257,14 +253,17 @@ def load_sr(path, dim: int = 64) -> SRNet:
 
 
 def load(scale: int, device: str = "cpu", weights=None, variant: str | None = None, options: dict | None = None) -> DSRVAE:
+    """Options (``MethodInfo.options``): ``latent`` (sample | zero). The seed is ``sample``'s."""
     from srbench.torch_utils import pick_device
 
+    from . import METHODS
+
+    opts = check_options(METHODS[0], options)
     if scale != SCALE:
         raise SrbenchError(f"dsrvae is a x4 model, not x{scale}")
     variant = variant or "full"
     if variant not in ("full", "sr-only"):
         raise SrbenchError(f"dsrvae: unknown variant {variant!r} (full, sr-only)")
-    options = dict(options or {})
     need = ["VAE_SR.pth"] + (["VAE_denoiser.pth"] if variant == "full" else [])
     missing = [n for n in need if not weights or n not in weights]
     if missing:
@@ -277,16 +276,15 @@ def load(scale: int, device: str = "cpu", weights=None, variant: str | None = No
     denoiser, dropped = (None, [])
     if variant == "full":
         denoiser, dropped = load_denoiser(weights["VAE_denoiser.pth"].path)
-    latent = str(options.get("latent", "sample"))
-    seed = int(options.get("seed", DEFAULT_SEED))
+    latent = opts["latent"]
     prov = {
         "variant": variant,
         "weights": {n: weights[n].sha256 for n in need},
         "latent": latent if variant == "full" else "n/a",
-        "upscale_seed": seed if (variant == "full" and latent == "sample") else None,
         "patching": f"{PATCH}px LR patches, overlap {OVERLAP}" if variant == "full" else "whole image",
         "quantisation": "np.uint8(clamp(255*x, 0, 255)) (truncation, as test.py)",
+        "rounding": ROUNDING,
     }
     if dropped:
         prov["dropped_training_keys"] = len(dropped)
-    return DSRVAE(sr, denoiser, dev, latent=latent, seed=seed, provenance=prov)
+    return DSRVAE(sr, denoiser, dev, latent=latent, provenance=prov)

@@ -1,6 +1,11 @@
 """ESRGAN (Wang et al., ECCVW 2018): metadata only; the network is imported when the method runs."""
 
-from srbench.method_api import MethodInfo, WeightFile
+from srbench.method_api import MethodInfo, WeightFile, tile_option_specs
+
+#: default LR context around each tile; tiling is approximate (the receptive-field radius is 349 LR px)
+TILE_OVERLAP = 32
+#: official test.py: ``(output * 255.0).round()`` on float32 (numpy round half to even)
+ROUNDING = "half_even"
 
 _DRIVE_FOLDER = "https://drive.google.com/drive/u/0/folders/17VYV_SoZZesU6mbxz2dMAIccSSlqLecY"
 _BAIDU = "https://pan.baidu.com/s/1-Lh6ma-wXzfH8NqeBtPaFQ"
@@ -110,12 +115,14 @@ METHODS = [
             "RGB before the network, flips back after), output clamp(0,1)*255 rounded half to even "
             "(numpy round on float32); single-channel LR is replicated to 3 channels (cv2 IMREAD_COLOR "
             "does the same). The models were trained on MATLAB-bicubic LR (models/README.md). "
-            "Options: tile (LR px, default whole image), tile_overlap (default 32). The receptive field "
-            "radius is 15*23+4 = 349 LR px, so tiling with a smaller overlap approximates whole-image "
-            "output (recorded as tiling_exact=false in the provenance). "
+            f"Options: tile (LR px, default whole image), tile_overlap (default {TILE_OVERLAP}). The receptive "
+            "field radius is 15*23+4 = 349 LR px, so tiling with a smaller overlap approximates whole-image "
+            "output (recorded as tiling_exact=false in the provenance; tile is part of the method's identity). "
             "The ESRGAN paper's PI values (Fig. 7) were measured on outputs of RRDB_ESRGAN_x4.pth without "
             "post-processing (QA.md); the PIRM-challenge model differs and was not released here."
         ),
         param_count=_param_count,
+        options=tile_option_specs(TILE_OVERLAP, exact=False),
+        rounding=ROUNDING,
     )
 ]

@@ -3,8 +3,9 @@
 Pre/post-processing follows the official ``test.py`` of xinntao/ESRGAN: the image (read there with cv2 as
 BGR and flipped to RGB by ``img[:, :, [2, 1, 0]]``) goes in as RGB float32 in [0, 1] (``/ 255``); the
 output is clamped to [0, 1], flipped back for ``cv2.imwrite`` and quantised by ``(x * 255.0).round()``
-on float32 - numpy's round half to even, which ``torch.round`` reproduces. srbench works in RGB
-throughout, so no channel flip is needed on either side.
+on float32 - numpy's round half to even, i.e. :func:`srbench.torch_utils.to_image` with the rule
+``half_even`` (``MethodInfo.rounding``). srbench works in RGB throughout, so no channel flip is needed
+on either side.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from srbench.errors import ImageError, SrbenchError, WeightsError
-from srbench.method_api import SRModel
+from srbench.method_api import SRModel, check_options
 
-OPTIONS = ("tile", "tile_overlap")
-DEFAULT_TILE_OVERLAP = 32
+from . import ROUNDING
+
 #: the architecture of every released checkpoint (in_nc, out_nc, nf, nb, gc); load() refuses others
 RELEASED_ARCH = (3, 3, 64, 23, 32)
 
@@ -109,6 +110,7 @@ class ESRGAN(SRModel):
         self.net = net.to(device)
         self.device = device
         self.tile, self.overlap = tile, overlap
+        self.rounding = ROUNDING
         radius = receptive_field_radius(net.nb)
         self.provenance = {
             "variant": variant,
@@ -116,6 +118,7 @@ class ESRGAN(SRModel):
             "checkpoint_format": fmt,
             "architecture": f"RRDBNet nf={net.conv_first.out_channels} nb={net.nb}",
             "io": "RGB float32 [0,1] in; clamp [0,1], x255, round half to even (official test.py)",
+            "rounding": self.rounding,
             "tile": tile,
             "tile_overlap": overlap if tile else None,
             "tiling_exact": (tile is None) or overlap >= radius,
@@ -136,37 +139,28 @@ class ESRGAN(SRModel):
             return tiled_forward(self.net, x.to(self.device), self.scale, self.tile, self.overlap)
 
     def upscale(self, lr: np.ndarray) -> np.ndarray:
-        import torch
-
-        from srbench.torch_utils import to_tensor
+        from srbench.torch_utils import to_image, to_tensor
 
         arr = np.asarray(lr)
         if arr.dtype != np.uint8 or not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
             raise ImageError(f"esrgan expects an HxWx3 (or HxW) uint8 image, got {arr.dtype} {arr.shape}")
-        y = self.forward(to_tensor(arr, self.device))
         # official: output.clamp_(0, 1) -> (output * 255.0).round() on float32 (half to even)
-        y = y[0].clamp(0, 1).mul(255.0).round()
-        return y.to("cpu", dtype=torch.uint8).permute(1, 2, 0).contiguous().numpy()
+        return to_image(self.forward(to_tensor(arr, self.device)), self.rounding)
 
 
 def load(scale: int, device: str = "cpu", weights=None, variant: str | None = None, options=None) -> ESRGAN:
-    from srbench.tiling import tile_options
+    """Options (``MethodInfo.options``): ``tile`` (0 = whole image), ``tile_overlap``."""
     from srbench.torch_utils import pick_device
     from srbench.weights import load_checkpoint
 
+    info = _info()
+    opts = check_options(info, options)
     if int(scale) != 4:
         raise SrbenchError(f"esrgan has x4 models only; scale {scale} was asked for")
-    info = _info()
     variant = variant or info.default_variant
     if variant not in info.variants:
         raise SrbenchError(f"esrgan has no variant {variant!r} (known: {', '.join(info.variants)})")
-    # the runner hands the same options to every method of a run: others' options are ignored (and recorded)
-    ignored = sorted(set(options or {}) - set(OPTIONS))
-    tile, overlap = tile_options(options, DEFAULT_TILE_OVERLAP)
     weight = _pick_weight(weights, variant)
     state, fmt = state_dict_from_checkpoint(load_checkpoint(weight.path))
     net = build_network(state, source=str(weight.path), expect=RELEASED_ARCH)
-    model = ESRGAN(net, pick_device(device), variant, weight, fmt, tile, overlap)
-    if ignored:
-        model.provenance["ignored_options"] = ignored
-    return model
+    return ESRGAN(net, pick_device(device), variant, weight, fmt, opts["tile"] or None, opts["tile_overlap"])

@@ -14,9 +14,11 @@ import numpy as np
 
 from srbench.conventions import quantize
 from srbench.degradation_api import INPUT_HR, Degradation
+from srbench.method_api import check_options
+
+from . import DEGRADATIONS, SIGMA
 
 NAME = "hvae-gauss"
-SIGMA = 1.0
 OFFSET = 2  # first sampled row/column
 
 
@@ -47,5 +49,6 @@ class HVAEGaussDegradation(Degradation):
 
 
 def load(scale: int = 4, device: str = "cpu", weights=None, variant=None, options=None) -> HVAEGaussDegradation:
-    opts = dict(options or {})
-    return HVAEGaussDegradation(scale, sigma=float(opts.get("sigma", SIGMA)))
+    """Options (``DegradationInfo.options``): ``sigma``."""
+    opts = check_options(DEGRADATIONS[0], options)
+    return HVAEGaussDegradation(scale, sigma=opts["sigma"])

@@ -1,6 +1,11 @@
 """RefVAE (Liu, Siu, Wang, CVPRW 2021): metadata only; the network is imported by the loader."""
 
-from srbench.method_api import MethodInfo, WeightFile
+from srbench.method_api import REF_OPTION, MethodInfo, OptionSpec, WeightFile
+
+#: option latent: z = mu + eps * sigma with eps ~ N(0, I) (the official scripts), or z = mu
+LATENTS = ("sample", "mean")
+#: the eval scripts save np.uint8(clamp(255 * SR, 0, 255)): truncation
+ROUNDING = "truncate"
 
 _DRIVE = "https://drive.google.com/file/d/1R3vR7PiFNT26sIBorVoq6Mf-F4pMHfmh/view?usp=sharing"
 _SOURCE = (
@@ -53,16 +58,17 @@ by the same VGG encoder, then by the conditional VAE into (mu, logvar); z = mu +
 decoded, modulated by the LR features and added to the bicubic upsampled LR; output
 np.uint8(clamp(255*SR, 0, 255)) (truncation, as the scripts save the images). One checkpoint per scale
 (VAE_v3_4x / VAE_v3_8x, identical but for the bicubic skip's factor) plus the shared encoder.
-Reference modes (options['ref'], or sample(..., ref=...)): 'lr' (default; the paper's 'Our(LR)':
-LR.resize((256, 256)) with PIL's default bicubic filter), 'noise' (the paper's 'Our(random)':
-uint8(128 * U[0,1)) 256x256x3), an image path, a folder of images (sample i uses the i-th file in
-sorted order, cycling; the official --use_ref runs every file) or an HxWx3 uint8 array; external
-references are resized to 256x256 with PIL bilinear (torchvision Resize). The paper's 'Our(HR)' (the
-ground truth as reference) is an oracle and not offered.
+Reference modes (option ref, srbench run --ref, or sample(..., ref=...)): 'lr' (default; the paper's
+'Our(LR)': LR.resize((256, 256)) with PIL's default bicubic filter), 'noise' (the paper's
+'Our(random)': uint8(128 * U[0,1)) 256x256x3), an image path, a folder of images (sample i uses the
+i-th file in sorted order, cycling; the official --use_ref runs every file) or an HxWx3 uint8 array;
+external references are read with srbench.images.read_image (a corrupt file is an error naming it) and
+resized to 256x256 with PIL bilinear (torchvision Resize). The paper's 'Our(HR)' (the ground truth as
+reference) is an oracle and not offered.
 Stochastic even with a fixed reference: the official model samples eps with torch.randn_like
 (unseeded). srbench draws from a local CPU torch.Generator - per sample the noise reference first
-(mode 'noise'), then eps (1x256 float32). upscale() = the sample of seed options['seed'] (default
-srbench DEFAULT_SEED = 0); options['latent'] = 'mean' uses z = mu instead.
+(mode 'noise'), then eps (1x256 float32): sample(lr, n, seed) is reproducible (srbench run --seed);
+upscale() = sample(lr, 1, DEFAULT_SEED = 0)[0]. Option latent=mean uses z = mu instead.
 Differences to the scripts: they crop the LR to a multiple of the scale (modcrop) - srbench does not
 (the SR must be s x LR); at x4 an odd LR side is padded by one mirrored pixel (bottom/right) because
 the encoder grid is s*H/8, and the SR cropped back. The official scripts silently keep a random
@@ -87,11 +93,22 @@ METHODS = [
         protocols=("rgb",),
         variants={"official": WEIGHTS},
         variant_notes={
-            "official": "released ConVAE_4x.pth / ConVAE_8x.pth with the vgg_r41.pth encoder; reference via options['ref']",
+            "official": "released ConVAE_4x.pth / ConVAE_8x.pth with the vgg_r41.pth encoder; reference via option ref (--ref)",
         },
         loader="srbench_methods.refvae.model:load",
         adapter_version="1",
         notes=NOTES,
         param_count=_param_count,
+        options=(
+            REF_OPTION,
+            OptionSpec(
+                "latent",
+                "sample: z = mu + sigma * eps, eps ~ N(0, I) (official scripts); mean: z = mu",
+                "choice",
+                LATENTS[0],
+                choices=LATENTS,
+            ),
+        ),
+        rounding=ROUNDING,
     )
 ]

@@ -18,8 +18,11 @@ srbench choices (documented in the method notes):
 
 * ``eps`` (and the random reference) come from a local CPU ``torch.Generator``: per sample, first the
   256x256x3 float64 uniform reference (mode ``noise`` only), then a 1x256 float32 normal ``eps``.
-  :meth:`RefVAE.upscale` is one sample with seed ``options["seed"]`` (default
-  ``srbench.conventions.DEFAULT_SEED``), or uses ``eps = 0`` (z = mu) with ``options["latent"] = "mean"``.
+  :meth:`RefVAE.upscale` is ``sample(lr, 1, srbench.conventions.DEFAULT_SEED)[0]``;
+  ``options["latent"] = "mean"`` uses ``eps = 0`` (z = mu).
+* Step 5 is :func:`srbench.torch_utils.to_image` with the rule ``truncate`` (``MethodInfo.rounding``);
+  external reference images are decoded with :func:`srbench.images.read_image` (``ImageError`` for a
+  corrupt or truncated file).
 * The eval scripts crop the LR to a multiple of the scale (``modcrop``); srbench does not crop (the SR
   must be s times the LR). At x4 the encoder grid needs an even LR side: an odd side is padded by one
   mirrored pixel at the bottom/right and the SR cropped back. The "lr" reference is made from the
@@ -40,8 +43,11 @@ import torch.nn.functional as F
 
 from srbench.conventions import DEFAULT_SEED
 from srbench.errors import SrbenchError, WeightsError
-from srbench.method_api import SRModel
+from srbench.images import read_image
+from srbench.method_api import SRModel, check_options
+from srbench.torch_utils import to_image
 
+from . import LATENTS, ROUNDING
 from .network import REF_SIZE, Z_DIM, Encoder4, RefVAENet
 
 SCALES = (4, 8)
@@ -69,14 +75,13 @@ def ref_from_lr(lr: np.ndarray) -> np.ndarray:
 
 
 def ref_from_image(img) -> np.ndarray:
-    """An external reference (path or HxWx3 uint8) resized as ``transforms.Resize((256, 256))`` (PIL bilinear)."""
+    """An external reference (path or HxWx3 uint8) resized as ``transforms.Resize((256, 256))`` (PIL bilinear).
+
+    A path is decoded fully with :func:`srbench.images.read_image` (``ImageError`` naming the file when it
+    is corrupt or truncated); grey images are replicated to RGB, as PIL's ``convert("RGB")`` does."""
     from PIL import Image
 
-    if isinstance(img, (str, os.PathLike)):
-        with Image.open(img) as im:
-            pil = im.convert("RGB")
-    else:
-        pil = _pil(img)
+    pil = _pil(read_image(img) if isinstance(img, (str, os.PathLike)) else img)
     if pil.size != (REF_SIZE, REF_SIZE):  # PIL returns a copy for an unchanged size
         pil = pil.resize((REF_SIZE, REF_SIZE), Image.BILINEAR)
     return np.asarray(pil)
@@ -97,7 +102,10 @@ def list_refs(folder: Path) -> list[Path]:
 
 class RefSpec:
     """What ``options["ref"]`` / ``sample(ref=...)`` may be: ``"lr"``, ``"noise"``, an image path, a folder
-    of images (sample i uses the i-th file in sorted order, cycling), or an HxWx3 uint8 array."""
+    of images (sample i uses the i-th file in sorted order, cycling), or an HxWx3 uint8 array.
+
+    A single file is decoded here, so a corrupt one fails when the method is loaded
+    (:class:`~srbench.errors.ImageError`); the files of a folder are decoded when they are used."""
 
     def __init__(self, ref: Any):
         self.kind: str
@@ -115,6 +123,7 @@ class RefSpec:
                 self.kind, self.files = "folder", list_refs(p)
             elif p.is_file():
                 self.kind, self.files = "file", [p]
+                self.array = ref_from_image(p)
             else:
                 raise SrbenchError(f"refvae: reference {ref!r} is not 'lr', 'noise', an image file or a folder")
         else:
@@ -130,18 +139,12 @@ class RefSpec:
             return ref_from_lr(lr)
         if self.kind == "noise":
             return ref_noise(gen)
-        if self.kind == "array":
-            return ref_from_image(self.array)
+        if self.kind in ("array", "file"):
+            return ref_from_image(self.array)  # a 256x256 array is returned as it is
         return ref_from_image(self.files[i % len(self.files)])
 
 
 # -- model ---------------------------------------------------------------------------------------
-
-def official_uint8(sr: torch.Tensor) -> np.ndarray:
-    """1x3xHxW -> HxWx3 uint8 as the eval scripts save it: ``np.uint8(clamp(255 * x, 0, 255))``."""
-    arr = (sr[0].detach().cpu().permute(1, 2, 0) * 255.0).clamp(0, 255).numpy()
-    return arr.astype(np.uint8)
-
 
 def _tensor(img: np.ndarray, device) -> torch.Tensor:
     arr = np.asarray(img)
@@ -170,19 +173,18 @@ class RefVAE(SRModel):
         encoder: Encoder4,
         device: torch.device,
         ref: Any = "lr",
-        latent: str = "sample",
-        seed: int = DEFAULT_SEED,
+        latent: str = LATENTS[0],
         provenance: dict[str, Any] | None = None,
     ):
-        if latent not in ("sample", "mean"):
-            raise SrbenchError(f"refvae: options['latent'] must be 'sample' or 'mean', not {latent!r}")
+        if latent not in LATENTS:
+            raise SrbenchError(f"refvae: options['latent'] must be one of {', '.join(LATENTS)}, not {latent!r}")
         self.net = net.to(device).eval()
         self.encoder = encoder.to(device).eval()
         self.device = device
         self.scale = net.up_factor
         self.ref = RefSpec(ref)
         self.latent = latent
-        self.seed = int(seed)
+        self.rounding = ROUNDING
         self.provenance = dict(provenance or {})
 
     @torch.no_grad()
@@ -198,7 +200,7 @@ class RefVAE(SRModel):
         h, w = x.shape[-2:]
         m = 8 // math.gcd(self.scale, 8)  # the r41 grid is (s*H)/8: x4 needs even sides
         sr = self.forward(_pad_multiple(x, m), _tensor(ref_img, self.device), eps)
-        return official_uint8(sr[:, :, : self.scale * h, : self.scale * w])
+        return to_image(sr[:, :, : self.scale * h, : self.scale * w], self.rounding)
 
     def _gen(self, seed: int) -> torch.Generator:
         g = torch.Generator(device="cpu")
@@ -211,8 +213,8 @@ class RefVAE(SRModel):
         return ref_img, eps
 
     def upscale(self, lr: np.ndarray) -> np.ndarray:
-        ref_img, eps = self._draw(lr, self.ref, 0, self._gen(self.seed), self.latent == "mean")
-        return self._one(lr, ref_img, eps)
+        """One SR image: ``sample(lr, 1, DEFAULT_SEED)[0]`` with the loader's reference (deterministic)."""
+        return self.sample(lr, 1, DEFAULT_SEED)[0]
 
     def sample(self, lr: np.ndarray, n: int, seed: int, ref: Any = None) -> Sequence[np.ndarray]:
         spec = self.ref if ref is None else RefSpec(ref)
@@ -248,11 +250,15 @@ def load_encoder(path) -> Encoder4:
 
 
 def load(scale: int, device: str = "cpu", weights=None, variant: str | None = None, options: dict | None = None) -> RefVAE:
+    """Options (``MethodInfo.options``): ``ref`` (lr | noise | image | folder), ``latent`` (sample | mean).
+    The seed is ``sample``'s."""
     from srbench.torch_utils import pick_device
 
+    from . import METHODS
+
+    opts = check_options(METHODS[0], options)
     if scale not in SCALES:
         raise SrbenchError(f"refvae has x4 and x8 models, not x{scale}")
-    options = dict(options or {})
     need = [CHECKPOINTS[scale], ENCODER]
     missing = [n for n in need if not weights or n not in weights]
     if missing:
@@ -263,16 +269,13 @@ def load(scale: int, device: str = "cpu", weights=None, variant: str | None = No
     dev = pick_device(device)
     net = load_net(weights[CHECKPOINTS[scale]].path, scale)
     enc = load_encoder(weights[ENCODER].path)
-    ref = options.get("ref", "lr")
-    latent = str(options.get("latent", "sample"))
-    seed = int(options.get("seed", DEFAULT_SEED))
-    model = RefVAE(net, enc, dev, ref=ref, latent=latent, seed=seed)
+    model = RefVAE(net, enc, dev, ref=opts["ref"], latent=opts["latent"])
     model.provenance = {
         "variant": variant or "official",
         "weights": {n: weights[n].sha256 for n in need},
         "ref": model.ref.describe(),
-        "latent": latent,
-        "upscale_seed": seed,
+        "latent": model.latent,
         "quantisation": "np.uint8(clamp(255*x, 0, 255)) (truncation, as eval_*x.py)",
+        "rounding": ROUNDING,
     }
     return model

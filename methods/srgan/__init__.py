@@ -1,6 +1,6 @@
 """SRGAN (Ledig et al., CVPR 2017): metadata only; the network is imported when the method runs."""
 
-from srbench.method_api import MethodInfo, WeightFile
+from srbench.method_api import MethodInfo, OptionSpec, WeightFile, tile_option_specs
 
 _COMMIT = "b0323c6ca4ca920f7daa41ba05f44bd220557cd9"
 _LICENSE = "none stated at that commit (the repository added an MIT LICENSE on 2020-02-27)"
@@ -9,6 +9,14 @@ _SHA256 = {
     4: ("f4c381640826a48d2440583e4920c6bb4041804f4e285c3c6d585f03961fe87c", 2_952_717),
     8: ("91bc47a807f09ebb9c40a69ff2fd3b598e7e618d91f506b71a9c3ec2cbb94355", 3_544_030),
 }
+
+
+#: default LR context around each tile: the generator's receptive-field radius at every scale
+#: (``arch.receptive_field_radius``: 18 at x2, x4 and x8), so tiled output equals whole-image output
+TILE_OVERLAP = 18
+#: option quantize -> rounding rule: ToPILImage's ``x.mul(255).byte()`` (test_image.py) truncates
+QUANTIZE_RULES = {"truncate": "truncate", "round": "half_away"}
+DEFAULT_QUANTIZE = "truncate"
 
 
 def _leftthomas(scale: int) -> WeightFile:
@@ -76,9 +84,9 @@ METHODS = [
             "of 16,700 VOC2012 images (LR by PIL bicubic, not MATLAB) for 100 epochs with loss = pixel MSE "
             "+ 0.006 VGG16-feature MSE + 0.001 adversarial + 2e-8 TV (paper: VGG19 features, 1e-3 "
             "adversarial, ImageNet); x2 and x8 models exist besides x4. I/O as that commit's test_image.py: RGB uint8/255 in; output x255 truncated to uint8 "
-            "(torchvision ToPILImage), option quantize='round' rounds instead. Single-channel LR is "
-            "replicated to RGB. Options: tile (LR px, default whole image), tile_overlap (default 18 = the "
-            "receptive-field radius, so tiled output equals whole-image output). "
+            "(torchvision ToPILImage), option quantize=round rounds half away from zero instead. Single-channel "
+            "LR is replicated to RGB. Options: tile (LR px, default whole image), tile_overlap (default "
+            f"{TILE_OVERLAP} = the receptive-field radius, so tiled output equals whole-image output). "
             "Other public checkpoints were considered and not added: BasicSR's MSRGAN/MSRResNet (Google Drive "
             "'reproduced experiments' folder only, no stable URL); twtygqyy/pytorch-SRResNet (an MSE SRResNet, "
             "not SRGAN, stored as a pickled whole model that cannot be read with weights_only=True); "
@@ -86,5 +94,16 @@ METHODS = [
             "in 2023 and 2025; contents not verifiable here)."
         ),
         param_count=_param_count,
+        options=(
+            *tile_option_specs(TILE_OVERLAP, exact=True),
+            OptionSpec(
+                "quantize",
+                "float -> uint8: truncate (as the official test_image.py, ToPILImage) or round (half away from zero)",
+                "choice",
+                DEFAULT_QUANTIZE,
+                choices=tuple(QUANTIZE_RULES),
+            ),
+        ),
+        rounding=QUANTIZE_RULES[DEFAULT_QUANTIZE],
     )
 ]

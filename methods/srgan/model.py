@@ -3,8 +3,9 @@
 Pre/post-processing follows that repository's ``test_image.py`` at commit b0323c6: the LR PNG is read with
 PIL and turned into RGB float32 in [0, 1] by torchvision ``ToTensor`` (uint8 / 255); the generator's
 output, in [0, 1] through its ``(tanh + 1) / 2`` head, is saved with ``ToPILImage``, which quantises by
-``x.mul(255).byte()`` - truncation, not rounding. That is the default here (``quantize="truncate"``);
-``options={"quantize": "round"}`` rounds half away from zero instead (srbench's usual convention).
+``x.mul(255).byte()`` - truncation, not rounding. That is the default here (``quantize="truncate"``, rule
+``truncate``); ``options={"quantize": "round"}`` rounds half away from zero instead (rule ``half_away``,
+srbench's usual convention). Both go through :func:`srbench.torch_utils.to_image`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any
 import numpy as np
 
 from srbench.errors import ImageError, SrbenchError, WeightsError
-from srbench.method_api import SRModel
+from srbench.method_api import SRModel, check_options
 
-OPTIONS = ("tile", "tile_overlap", "quantize")
-QUANTIZE = ("truncate", "round")
+from . import QUANTIZE_RULES
 
 
 def _info():
@@ -62,6 +62,7 @@ class SRGAN(SRModel):
         self.net = net.to(device)
         self.device = device
         self.tile, self.overlap, self.quantize = tile, overlap, quantize
+        self.rounding = QUANTIZE_RULES[quantize]
         radius = receptive_field_radius(net.scale)
         self.provenance = {
             "variant": variant,
@@ -70,6 +71,7 @@ class SRGAN(SRModel):
             "io": "RGB float32 [0,1] in; output (tanh+1)/2 in [0,1]; "
             + ("x255 truncated to uint8 (ToPILImage, as test_image.py)" if quantize == "truncate" else "x255 rounded half away from zero"),
             "quantize": quantize,
+            "rounding": self.rounding,
             "tile": tile,
             "tile_overlap": overlap if tile else None,
             "tiling_exact": (tile is None) or overlap >= radius,
@@ -86,45 +88,29 @@ class SRGAN(SRModel):
             return tiled_forward(self.net, x.to(self.device), self.scale, self.tile, self.overlap)
 
     def upscale(self, lr: np.ndarray) -> np.ndarray:
-        import torch
-
         from srbench.torch_utils import to_image, to_tensor
 
         arr = np.asarray(lr)
         if arr.dtype != np.uint8 or not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 3)):
             raise ImageError(f"srgan expects an HxWx3 (or HxW) uint8 image, got {arr.dtype} {arr.shape}")
-        y = self.forward(to_tensor(arr, self.device))[0]
-        if self.quantize == "round":
-            return to_image(y)
-        # torchvision ToPILImage on a float tensor: pic.mul(255).byte() (truncation toward zero)
-        return y.mul(255).to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+        # truncate: torchvision ToPILImage on a float tensor, pic.mul(255).byte()
+        return to_image(self.forward(to_tensor(arr, self.device)), self.rounding)
 
 
 def load(scale: int, device: str = "cpu", weights=None, variant: str | None = None, options=None) -> SRGAN:
-    from srbench_methods.srgan.arch import receptive_field_radius
-
-    from srbench.tiling import tile_options
+    """Options (``MethodInfo.options``): ``tile`` (0 = whole image), ``tile_overlap``, ``quantize``."""
     from srbench.torch_utils import pick_device
     from srbench.weights import load_checkpoint
 
     info = _info()
+    opts = check_options(info, options)
     scale = int(scale)
     if scale not in info.scales:
         raise SrbenchError(f"srgan has x{'/x'.join(map(str, info.scales))} models; scale {scale} was asked for")
     variant = variant or info.default_variant
     if variant not in info.variants:
         raise SrbenchError(f"srgan has no variant {variant!r} (known: {', '.join(info.variants)})")
-    options = dict(options or {})
-    # the runner hands the same options to every method of a run: others' options are ignored (and recorded)
-    ignored = sorted(set(options) - set(OPTIONS))
-    quantize = str(options.get("quantize", "truncate"))
-    if quantize not in QUANTIZE:
-        raise SrbenchError(f"srgan: option quantize={quantize!r}; expected one of {', '.join(QUANTIZE)}")
-    tile, overlap = tile_options(options, receptive_field_radius(scale))
     weight = _pick_weight(weights, variant, scale)
     state = load_checkpoint(weight.path)
     net = build_network(state, scale, source=str(weight.path))
-    model = SRGAN(net, pick_device(device), variant, weight, tile, overlap, quantize)
-    if ignored:
-        model.provenance["ignored_options"] = ignored
-    return model
+    return SRGAN(net, pick_device(device), variant, weight, opts["tile"] or None, opts["tile_overlap"], opts["quantize"])

@@ -1,7 +1,7 @@
 """SSRVAE (Ma et al., arXiv:1912.10227): light metadata only (networks in networks.py)."""
 
 from srbench.degradation_api import INPUT_HR, DegradationInfo
-from srbench.method_api import MethodInfo, WeightFile
+from srbench.method_api import MethodInfo, OptionSpec, WeightFile, tile_option_specs
 
 PAPER = "Ma et al., Style-based Variational Autoencoder for Real-World Super-Resolution, arXiv:1912.10227"
 CITATION = """@article{ma2019ssrvae,
@@ -12,6 +12,12 @@ CITATION = """@article{ma2019ssrvae,
   note    = {v2 retitled: Exploiting Style and Attention in Real-World Super-Resolution}
 }"""
 NO_OFFICIAL = "no official checkpoint: train with srbench or supply one"
+#: queries per block of the exact global attention (memory O(chunk * H * W); the result does not depend on it)
+ATTENTION_CHUNK = 4096
+#: default LR context around each tile when tiling is asked for (approximate for this network)
+TILE_OVERLAP = 32
+#: outputs clamped to [0, 1] and rounded half away from zero (srbench's convention; no official code)
+ROUNDING = "half_away"
 
 
 def _param_count_sr() -> int:
@@ -68,18 +74,30 @@ METHODS = [
             "initialised to 0 (used in both block types; the paper names the learnable scale for the "
             "global one). Global attention = non-local softmax(q.k) attention over all positions with 1x1 "
             "query/key convs to 64/8 = 8 channels and a 1x1 value conv to 64 (SAGAN/DANet sizes), "
-            "computed exactly in chunks of 4096 queries (option attention_chunk) - O((HW)^2) time, so "
+            f"computed exactly in chunks of {ATTENTION_CHUNK} queries (option attention_chunk) - O((HW)^2) time, so "
             "large LR images are slow on CPU. Local attention = local relation aggregation over a 7x7 "
             "window (window of Local Relation Networks), similarity -||q_i - k_j||^2 over the 8-channel "
             "query/key, softmax over the window, out-of-image neighbours excluded, no geometry prior, one "
             "aggregation group. A global skip adds the shallow features to the output of the 16 blocks; "
             "upscaler = 2 x (conv 64->256, PixelShuffle 2) without activation; reconstruction conv 64->3. "
             "No mean shift; RGB in [0,1]; output clamped and rounded. 1,563,859 parameters. "
-            "Options: tile / tile_overlap (srbench.tiling, default overlap 32) bound time and memory but are "
-            "never exact for this network (the global attention then sees one tile plus its overlap). "
+            f"Options: tile / tile_overlap (srbench.tiling, default overlap {TILE_OVERLAP}) bound time and memory but "
+            "are never exact for this network (the global attention then sees one tile plus its overlap). "
             "Checkpoint arch 'ssrvae.sr' (docs/checkpoints.md); deterministic."
         ),
         param_count=_param_count_sr,
+        options=(
+            OptionSpec(
+                "attention_chunk",
+                "queries per block of the global attention (memory; the attention stays exact)",
+                "int",
+                ATTENTION_CHUNK,
+                minimum=1,
+                affects_output=False,
+            ),
+            *tile_option_specs(TILE_OVERLAP, exact=False),
+        ),
+        rounding=ROUNDING,
     )
 ]
 
@@ -120,7 +138,8 @@ DEGRADATIONS = [
             "parameters. Stochastic: the style code is drawn from N(0, I) with a torch.Generator seeded "
             "with the seed (default seed 0), or taken from a reference real LR (style_ref=; posterior mean "
             "without a seed, posterior sample with one). HR sides that are not multiples of 4 are padded "
-            "(reflect) and the LR cropped to ceil(H/4) x ceil(W/4). Checkpoint arch 'ssrvae.stylevae'."
+            "(reflect) and the LR cropped to ceil(H/4) x ceil(W/4); rounded half away from zero. Checkpoint arch "
+            "'ssrvae.stylevae'. No options (style_ref is an argument of the Python call)."
         ),
         param_count=_param_count_stylevae,
     )

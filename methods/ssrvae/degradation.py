@@ -21,6 +21,7 @@ from srbench.checkpoint_format import (
 from srbench.conventions import DEFAULT_SEED
 from srbench.degradation_api import INPUT_HR, Degradation
 from srbench.errors import WeightsError
+from srbench.method_api import check_options
 from srbench.torch_utils import generator, pick_device, to_image, to_tensor
 from srbench.weights import load_strict
 
@@ -66,10 +67,13 @@ class StyleVAEDegradation(Degradation):
         if hr.dtype != np.uint8:
             raise TypeError(f"{NAME} takes uint8 images, got {hr.dtype}")
         z = self.style_code(seed, style_ref)
-        return to_image(self.degrade_tensor(to_tensor(hr, self.device), z).clamp_(0.0, 1.0))
+        return to_image(self.degrade_tensor(to_tensor(hr, self.device), z), "half_away")  # clamped to [0, 1]
 
 
 def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None = None, options=None) -> StyleVAEDegradation:
+    from . import DEGRADATIONS
+
+    check_options(DEGRADATIONS[0], options)  # the styleVAE takes none
     rw = single_weight(weights, NAME, what="styleVAE weights", scale=scale)
     state, cfg = load_checkpoint_with_config(rw.path, require_config=True)
     params = check_config(cfg, rw.path, STYLEVAE_ARCH, scale)

@@ -13,15 +13,13 @@ from srbench.checkpoint_format import (
     single_weight,
 )
 from srbench.errors import SrbenchError, WeightsError
-from srbench.method_api import SRModel
-from srbench.tiling import tile_options, tiled_forward
+from srbench.method_api import SRModel, check_options
+from srbench.tiling import tiled_forward
 from srbench.torch_utils import pick_device, to_image, to_tensor
 from srbench.weights import load_strict
 
+from . import METHODS, ROUNDING
 from .networks import SR_ARCH, SSRVAENet, build_sr
-
-#: default LR context around each tile when tiling is asked for (approximate for this network)
-TILE_OVERLAP = 32
 
 
 class SSRVAE(SRModel):
@@ -31,21 +29,21 @@ class SSRVAE(SRModel):
         self.scale = net.scale
         self.provenance = provenance
         self.tile, self.overlap = tile, overlap
+        self.rounding = ROUNDING
 
     @torch.no_grad()
     def upscale_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return tiled_forward(self.net, x, self.scale, self.tile, self.overlap)
 
     def upscale(self, lr: np.ndarray) -> np.ndarray:
-        return to_image(self.upscale_tensor(to_tensor(lr, self.device)).clamp_(0.0, 1.0))
+        return to_image(self.upscale_tensor(to_tensor(lr, self.device)), self.rounding)  # clamped to [0, 1]
 
 
 def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None = None, options=None) -> SSRVAE:
-    # options: attention_chunk (queries per block of the exact global attention), tile / tile_overlap
-    # (srbench.tiling; never exact here: the global attention then only sees one tile plus its
-    # overlap); other run options are ignored
-    options = dict(options or {})
-    tile, overlap = tile_options(options, default_overlap=TILE_OVERLAP)
+    """Options (``MethodInfo.options``): ``attention_chunk``, ``tile`` (0 = whole image; never exact here: the
+    global attention then only sees one tile plus its overlap), ``tile_overlap``."""
+    opts = check_options(METHODS[0], options)
+    tile, overlap = opts["tile"] or None, opts["tile_overlap"]
     if scale != 4:
         raise SrbenchError(f"ssrvae is a x4 method, not x{scale}")
     rw = single_weight(weights, "ssrvae", what="SSRVAE weights", scale=scale)
@@ -56,11 +54,7 @@ def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None 
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{rw.path}: cannot build {SR_ARCH} from arch_params {params}: {exc}") from exc
     load_strict(net, state, source=str(rw.path))
-    if "attention_chunk" in options:
-        try:
-            net.set_attention_chunk(int(options["attention_chunk"]))
-        except (TypeError, ValueError):
-            raise SrbenchError(f"ssrvae: option attention_chunk={options['attention_chunk']!r}: expected an integer") from None
+    net.set_attention_chunk(opts["attention_chunk"])
     prov = {
         "variant": variant,
         "arch": SR_ARCH,
@@ -70,5 +64,7 @@ def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None 
         "tile": tile,
         "tile_overlap": overlap if tile else None,
         "tiling_exact": False if tile else None,
+        "attention_chunk": opts["attention_chunk"],
+        "rounding": ROUNDING,
     }
     return SSRVAE(net, pick_device(device), prov, tile, overlap)

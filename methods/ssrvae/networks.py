@@ -31,6 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import ATTENTION_CHUNK
+
 SR_ARCH = "ssrvae.sr"
 STYLEVAE_ARCH = "ssrvae.stylevae"
 
@@ -48,7 +50,7 @@ class NonLocalAttention(nn.Module):
     O(chunk * H * W) while the result is the exact global attention.
     """
 
-    def __init__(self, nf: int, reduction: int = 8, chunk: int = 4096):
+    def __init__(self, nf: int, reduction: int = 8, chunk: int = ATTENTION_CHUNK):
         super().__init__()
         inner = max(1, nf // reduction)
         self.query = nn.Conv2d(nf, inner, 1)

@@ -67,6 +67,14 @@ class MetricInfo:
 
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
 
+    def weights_status(self, offline: bool | None = None) -> str:
+        """Whether the declared weight files are in their caches: ``available``, ``weights missing``,
+        ``weights not cached (downloaded on first use)`` ... (see
+        :func:`srbench.metrics.weights_cache.metric_status`); loads, downloads and imports nothing heavy."""
+        from srbench.metrics.weights_cache import metric_status
+
+        return metric_status(self.weights, offline)
+
 
 @dataclass
 class MetricContext:

@@ -86,40 +86,18 @@ def diversity_from_maps(maps: np.ndarray) -> float:
 
 
 def _lpips_map_fn(device: str):
-    """``(sr, hr) -> HxW float64`` LPIPS map (alex, v0.1, spatial), from the shared backend if present."""
-    try:
-        from srbench.metrics.lpips_backend import lpips_spatial_map
-    except ImportError:
-        return _fallback_lpips_map_fn(device)
+    """``(sr, hr) -> HxW float64`` LPIPS map (alex, v0.1, spatial) of the shared backend.
+
+    The model is loaded here, so that a missing or damaged AlexNet file fails when the metric is created,
+    before any SR image is computed."""
+    from srbench.metrics.lpips_backend import get_lpips_model, lpips_spatial_map
+
+    get_lpips_model("alex", device)
 
     def fn(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
         return lpips_spatial_map(sr, hr, net="alex", device=device)
 
     fn.source = "srbench.metrics.lpips_backend.lpips_spatial_map(net='alex')"
-    return fn
-
-
-def _fallback_lpips_map_fn(device: str):
-    # Same computation as the official measure.py: lpips.LPIPS(spatial=True) on 2 * (uint8 / 255) - 1.
-    import warnings
-
-    import lpips
-    import torch
-
-    with warnings.catch_warnings():  # torchvision's 'pretrained' deprecation notice, raised inside lpips
-        warnings.simplefilter("ignore", UserWarning)
-        model = lpips.LPIPS(net="alex", version="0.1", spatial=True, verbose=False).eval().to(device)
-
-    def t(img: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))[None].astype(np.float32)) / 255
-        return (2 * x - 1).to(device)
-
-    def fn(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            out = model(t(sr), t(hr))
-        return out[0, 0].double().cpu().numpy()
-
-    fn.source = "lpips.LPIPS(net='alex', version='0.1', spatial=True) (srbench.metrics.diversity fallback)"
     return fn
 
 

@@ -4,7 +4,8 @@ Protocol (mseitzer/pytorch-fid 0.3, the reference implementation of TTUR's FID i
 
 * features: ``pytorch_fid.inception.InceptionV3([3])`` - the TensorFlow 2015-12-05 FID Inception
   (``pt_inception-2015-12-05-6726825d.pth``, read from ``$TORCH_HOME/hub/checkpoints/`` with
-  ``torch.load(weights_only=True)``), 2048-d pool3 features; input RGB uint8 / 255 as float32
+  ``torch.load(weights_only=True)`` through :mod:`srbench.safe_load`: a damaged or replaced file is a
+  WeightsError naming it), 2048-d pool3 features; input RGB uint8 / 255 as float32
   (``ToTensor``), resized inside the model to 299x299 (bilinear, ``align_corners=False``, no
   antialiasing) and scaled to [-1, 1]. Grey images are replicated to three channels (pytorch-fid opens
   files with ``.convert('RGB')``).
@@ -80,10 +81,9 @@ def _require():
 def get_inception(device: str = "cpu", dims: int = 2048, metric: str = "fid"):
     """pytorch-fid's ``InceptionV3`` (eval, no grad) on ``device``, weights from the torch hub cache."""
     _require()
-    import torch
     from pytorch_fid import inception as inc
 
-    from srbench.metrics.weights_cache import resolve
+    from srbench.metrics.weights_cache import damaged_weights_error, load_torch, resolve
     from srbench.torch_utils import pick_device
 
     if dims not in BLOCK_INDEX_BY_DIM:
@@ -99,16 +99,21 @@ def get_inception(device: str = "cpu", dims: int = 2048, metric: str = "fid"):
             original = inc.load_state_dict_from_url
 
             def _load(url, *args, **kwargs):
-                return torch.load(path, map_location="cpu", weights_only=True)
+                state = load_torch(FID_WEIGHT, metric, path)
+                if not isinstance(state, dict):
+                    raise damaged_weights_error(FID_WEIGHT, metric, path,
+                                                f"it holds a {type(state).__name__}, not a state dict")
+                return state
 
             inc.load_state_dict_from_url = _load
             try:
                 model = inc.InceptionV3([BLOCK_INDEX_BY_DIM[dims]], resize_input=True, normalize_input=True,
                                         requires_grad=False, use_fid_inception=True)
-            except RuntimeError as exc:  # wrong keys / shapes
-                from srbench.errors import WeightsError
-
-                raise WeightsError(f"{path} is not the pytorch-fid Inception checkpoint: {exc}") from exc
+            except (RuntimeError, KeyError, TypeError, AttributeError) as exc:  # wrong keys / shapes / values
+                lines = str(exc).strip().splitlines()
+                detail = lines[0][:300] if lines else type(exc).__name__
+                raise damaged_weights_error(FID_WEIGHT, metric, path,
+                                            f"not the pytorch-fid Inception state dict: {detail}") from exc
             finally:
                 inc.load_state_dict_from_url = original
             model = model.eval().to(dev)

@@ -8,9 +8,11 @@ of richzhang/PerceptualSimilarity); only *where the weights come from* is made e
 * the backbone is torchvision's ImageNet ``alexnet`` / ``vgg16`` ``features`` (what
   ``tv.alexnet(pretrained=True)`` inside ``lpips`` would load), read from the torch hub cache
   ``$TORCH_HOME/hub/checkpoints/`` (``alexnet-owt-7be5be79.pth`` / ``vgg16-397923af.pth``) with
-  ``torch.load(weights_only=True)``; only the ``features.*`` tensors are used (LPIPS never touches the
-  classifier). A missing file is downloaded from download.pytorch.org unless offline, otherwise a
-  :class:`~srbench.errors.WeightsError` says which file and where to put it.
+  ``torch.load(weights_only=True)`` (:mod:`srbench.safe_load`); only the ``features.*`` tensors are used
+  (LPIPS never touches the classifier). A missing file is downloaded from download.pytorch.org unless
+  offline, otherwise a :class:`~srbench.errors.WeightsError` says which file and where to put it; a
+  damaged or replaced file (garbage, truncated, a pickle with code) is a WeightsError that names it and
+  says how to replace it.
 
 Every tensor of the model is assigned from those two files and checked (``strict=True``), so a model can
 never silently run with a random backbone or random linear layers.
@@ -101,24 +103,40 @@ def lin_weights_path(net: str) -> Path:
     return Path(lpips.__file__).resolve().parent / "weights" / f"v{LPIPS_VERSION}" / f"{net}.pth"
 
 
+_REINSTALL = "reinstall the lpips package: pip install --force-reinstall lpips"
+
+
 class _Bundle:
     def __init__(self, net: str, device, trunk: Path):
         torch, lpips = _require()
         from srbench.errors import WeightsError
-        from srbench.metrics.weights_cache import file_record, package_versions
+        from srbench.metrics.weights_cache import (
+            damaged_weights_error,
+            file_record,
+            load_torch,
+            package_versions,
+        )
+        from srbench.safe_load import torch_load_safe
 
+        metric = METRIC_OF_NET[net]
+        weight = TRUNK_WEIGHTS[net]
         lin_path = lin_weights_path(net)
         if not lin_path.is_file():
-            raise WeightsError(f"the lpips package has no {lin_path}; reinstall it: "
-                               "pip install --force-reinstall lpips")
+            raise WeightsError(f"the lpips package has no {lin_path}; {_REINSTALL}")
         with warnings.catch_warnings():  # torchvision's 'pretrained' deprecation notice, raised inside lpips
             warnings.simplefilter("ignore", UserWarning)
             # pnet_rand=True / pretrained=False: lpips downloads nothing; every tensor is assigned below.
             model = lpips.LPIPS(pretrained=False, net=net, version=LPIPS_VERSION, lpips=True, spatial=False,
                                 pnet_rand=True, verbose=False)
         state = model.state_dict()
-        trunk_sd = torch.load(trunk, map_location="cpu", weights_only=True)
-        lin_sd = torch.load(lin_path, map_location="cpu", weights_only=True)
+        trunk_sd = load_torch(weight, metric, trunk)
+        lin_sd = torch_load_safe(lin_path, f"the lpips package's {net} linear-layer file", _REINSTALL)
+        for sd, path in ((trunk_sd, trunk), (lin_sd, lin_path)):
+            if not isinstance(sd, dict):
+                bad = f"it holds a {type(sd).__name__}, not a state dict"
+                if path == trunk:
+                    raise damaged_weights_error(weight, metric, path, bad)
+                raise WeightsError(f"{path}: {bad}; {_REINSTALL}")
         new: dict[str, Any] = {}
         for name, ref in state.items():
             if name.startswith("scaling_layer."):
@@ -131,10 +149,16 @@ class _Bundle:
                 src, sd, path = f"lin{k}.{rest}", lin_sd, lin_path
             else:
                 src, sd, path = name, lin_sd, lin_path
+            problem = None
             if src not in sd:
-                raise WeightsError(f"{path} has no tensor {src!r}: not a {net} LPIPS/torchvision checkpoint")
-            if tuple(sd[src].shape) != tuple(ref.shape):
-                raise WeightsError(f"{path}: {src} has shape {tuple(sd[src].shape)}, expected {tuple(ref.shape)}")
+                problem = f"no tensor {src!r}: not a {net} LPIPS/torchvision checkpoint"
+            elif not isinstance(sd[src], torch.Tensor) or tuple(sd[src].shape) != tuple(ref.shape):
+                got = tuple(sd[src].shape) if isinstance(sd[src], torch.Tensor) else type(sd[src]).__name__
+                problem = f"{src} is {got}, expected a tensor of shape {tuple(ref.shape)}"
+            if problem:
+                if path == trunk:
+                    raise damaged_weights_error(weight, metric, path, problem)
+                raise WeightsError(f"{path}: {problem}; {_REINSTALL}")
             new[name] = sd[src]
         model.load_state_dict({**state, **new}, strict=True)
         self.model = model.eval().requires_grad_(False).to(device)

@@ -120,14 +120,31 @@ def _model(kind: str, device: str, metric: str):
                     m = NIQE(test_y_channel=True, crop_border=0, version="original", pretrained_model_path=str(path))
                 else:
                     m = NRQM(test_y_channel=True, crop_border=0, pretrained_model_path=str(path))
-            except Exception as exc:
-                from srbench.errors import WeightsError
+            except Exception as exc:  # scipy.io.loadmat / pyiqa on a damaged or foreign file
+                from srbench.metrics.weights_cache import damaged_weights_error
 
-                raise WeightsError(f"could not read {path} for {metric}: {type(exc).__name__}: {exc}. "
-                                   f"Delete it and fetch it again from {weight.url}") from exc
+                raise damaged_weights_error(weight, metric, path, _mat_problem(path, exc)) from exc
             m = m.eval().to(dev)
             _models[key] = m
     return m, path
+
+
+def _mat_problem(path, exc: Exception) -> str:
+    """Why a parameter file could not be read, for the error message."""
+    from srbench.safe_load import sniff
+
+    try:
+        kind = sniff(path)
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    if kind == "empty":
+        return "an empty file, 0 bytes"
+    if kind not in ("matlab", "hdf5"):  # MAT v5 files start with "MATLAB", v7.3 files are HDF5
+        what = {"html": "an HTML page", "pickle": "a Python pickle", "zip": "a zip archive",
+                "torch-legacy": "a PyTorch checkpoint"}.get(kind, "unknown bytes")
+        return f"not a MATLAB .mat file: {what}"
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}".rstrip(": ")
 
 
 def _plane(y) -> np.ndarray:

@@ -7,13 +7,18 @@ an offline mirror used as ``TORCH_HOME``) needs no second copy:
 * ``$TORCH_HOME/hub/checkpoints/<file>`` - torchvision backbones (LPIPS) and the FID Inception;
 * ``$TORCH_HOME/hub/pyiqa/<file>`` - pyiqa's NIQE / NRQM parameter files.
 
-``$TORCH_HOME/hub`` is whatever ``torch.hub.get_dir()`` returns at call time (``TORCH_HOME`` if set,
-else ``$XDG_CACHE_HOME/torch`` or ``~/.cache/torch``), read anew on every call so that a changed
-``TORCH_HOME`` is honoured.
+``$TORCH_HOME/hub`` is what ``torch.hub.get_dir()`` returns (``$TORCH_HOME/hub`` if ``TORCH_HOME`` is
+set, else ``$XDG_CACHE_HOME/torch/hub``, else ``~/.cache/torch/hub``), computed by the same rule without
+importing torch (``srbench list`` stays fast) and read anew on every call so that a changed
+``TORCH_HOME`` is honoured; a folder set with ``torch.hub.set_dir`` is honoured when torch is loaded.
 
 :func:`resolve` returns the path of a present file. A missing file is downloaded from the declared URL
 unless srbench is offline (``SRBENCH_OFFLINE=1`` / ``--offline``); when that is not possible a
 :class:`~srbench.errors.WeightsError` names the file, where to download it and the folder to put it in.
+A file that is present but damaged (or replaced by something else) is a WeightsError from
+:func:`load_torch` / :func:`damaged_weights_error` that names it and says how to replace it
+(:func:`remedy`). :func:`status` / :func:`metric_status` say whether the files are there, without
+loading or downloading anything (for ``srbench list``).
 The sha256 recorded in provenance is that of the file actually found (computed once per file
 version), never a hard-coded upstream value: some mirrors carry re-packed files.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -32,12 +38,17 @@ from srbench.metrics.base import MetricWeight
 
 __all__ = [
     "cache_dir",
+    "damaged_weights_error",
     "file_record",
     "hub_dir",
+    "load_torch",
+    "metric_status",
     "missing_weights_error",
     "package_versions",
+    "remedy",
     "resolve",
     "sha256_of",
+    "status",
 ]
 
 _lock = threading.Lock()
@@ -45,16 +56,16 @@ _sha_cache: dict[tuple[str, int, int], str] = {}
 
 
 def hub_dir() -> Path:
-    """``torch.hub.get_dir()`` (``$TORCH_HOME/hub``), computed without importing torch if possible."""
-    try:
-        import torch.hub
+    """``torch.hub.get_dir()`` (``$TORCH_HOME/hub``), without importing torch.
 
-        return Path(torch.hub.get_dir())
-    except ImportError:  # same rule as torch.hub.get_dir / torch.hub._get_torch_home
-        home = os.environ.get("TORCH_HOME") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache")), "torch"
-        )
-        return Path(os.path.expanduser(home)) / "hub"
+    torch.hub's rule: ``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``, plus
+    ``hub``. When torch.hub is already imported its ``get_dir()`` is asked (it honours ``set_dir``).
+    """
+    hub = sys.modules.get("torch.hub")
+    if hub is not None and hasattr(hub, "get_dir"):
+        return Path(hub.get_dir())
+    home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    return Path(os.path.expanduser(home)) / "hub"
 
 
 def cache_dir(weight: MetricWeight) -> Path:
@@ -79,6 +90,62 @@ def missing_weights_error(weight: MetricWeight, metric: str, reason: str = "") -
     if weight.used_by:
         lines.append(f"  used by: {weight.used_by}")
     return WeightsError("\n".join(lines))
+
+
+def remedy(weight: MetricWeight, path: str | Path | None = None) -> str:
+    """How to replace a damaged copy of ``weight`` (for error messages)."""
+    path = Path(path) if path is not None else cache_dir(weight) / weight.file
+    return (f"delete {path}: srbench downloads it again from {weight.url} on its next run that is not "
+            f"offline; or put the genuine {weight.file} there (e.g. copied from a machine that has it)")
+
+
+def damaged_weights_error(weight: MetricWeight, metric: str, path: str | Path, reason: str) -> WeightsError:
+    """The file is there but unusable: name it, say why, say how to replace it."""
+    path = Path(path)
+    return WeightsError(
+        f"metric {metric!r}: the weight file {path} is damaged or not the {weight.file} it should be "
+        f"({reason}). {remedy(weight, path)[:1].upper()}{remedy(weight, path)[1:]}."
+    )
+
+
+def load_torch(weight: MetricWeight, metric: str, path: str | Path):
+    """``torch.load(weights_only=True)`` of a metric's weight file through :mod:`srbench.safe_load`: a
+    damaged, truncated or malicious file is a WeightsError that names it and says how to replace it."""
+    from srbench.safe_load import torch_load_safe
+
+    return torch_load_safe(path, f"metric {metric!r} weight file", remedy(weight, path))
+
+
+def status(weight: MetricWeight) -> str:
+    """``present``, ``empty`` (a 0-byte file: damaged) or ``missing``; nothing is loaded or downloaded."""
+    path = cache_dir(weight) / weight.file
+    try:
+        size = path.stat().st_size if path.is_file() else None
+    except OSError:
+        size = None
+    if size is None:
+        return "missing"
+    return "present" if size > 0 else "empty"
+
+
+def metric_status(weights, offline: bool | None = None) -> str:
+    """What ``srbench list metrics`` says about a metric's weight files (``MetricInfo.weights``):
+
+    * ``available`` - every file is in its cache (or the metric needs none);
+    * ``weights missing`` - a file is absent or empty and cannot be fetched now (offline, or no URL);
+    * ``weights not cached (downloaded on first use)`` - absent, online, and every absent file has a URL;
+    * ``weights damaged (empty file)`` - a file is there with 0 bytes (delete it).
+    """
+    states = [status(w) for w in weights]
+    if "empty" in states:
+        return "weights damaged (empty file)"
+    absent = [w for w, st in zip(weights, states) if st != "present"]
+    if not absent:
+        return "available"
+    is_offline = _offline() if offline is None else offline
+    if is_offline or not all(w.url for w in absent):
+        return "weights missing"
+    return "weights not cached (downloaded on first use)"
 
 
 def _offline() -> bool:

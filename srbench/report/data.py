@@ -10,15 +10,14 @@ that has it. Stale and partial cells are shown, flagged, and never ranked or plo
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from srbench.errors import SrbenchError
+from srbench.names import method_name, safe_name
 
 SCHEMA = 1
 
@@ -36,28 +35,6 @@ PROVENANCE_LABELS = {
 
 class ReportError(SrbenchError):
     """A run folder or compare file that the report cannot read."""
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(text: str, maxlen: int = 64) -> str:
-    """A file-name-safe form of a user string: ``[A-Za-z0-9._-]`` only, never ``.``/``..``, no separators.
-
-    ``:`` becomes ``__`` as in run folders. A name that had to change gets a short hash of the original
-    so that two different user strings never map to the same file.
-    """
-    text = str(text)
-    cleaned = _UNSAFE.sub("_", text.replace(":", "__")).strip(".")
-    if cleaned != text.replace(":", "__") or len(cleaned) > maxlen or not cleaned:
-        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        cleaned = f"{cleaned[:maxlen]}-{digest}".lstrip(".")
-    return cleaned
-
-
-def run_path_name(method: str) -> str:
-    """How the run format spells a method name in paths (``esrgan:psnr`` -> ``esrgan__psnr``)."""
-    return method.replace(":", "__")
 
 
 def _float(text: Any) -> float | None:
@@ -115,13 +92,13 @@ class Run:
         return resolved if resolved.is_file() else None
 
     def _folder(self, first: str, dataset: str, scale: int) -> Path:
-        return self.path / "images" / first / dataset / f"x{scale}"
+        return self.path / "images" / first / safe_name(dataset) / f"x{scale}"
 
     def sr_file(self, method: str, dataset: str, scale: int, image: str) -> Path | None:
-        return self._inside(self._folder(run_path_name(method), dataset, scale) / f"{image}.png")
+        return self._inside(self._folder(safe_name(method), dataset, scale) / f"{safe_name(image)}.png")
 
     def sample_files(self, method: str, dataset: str, scale: int, image: str) -> list[Path]:
-        folder = self._folder(run_path_name(method), dataset, scale) / image
+        folder = self._folder(safe_name(method), dataset, scale) / safe_name(image)
         if self._inside(folder / "s0.png") is None:
             return []
         out = []
@@ -132,16 +109,16 @@ class Run:
         return out
 
     def hr_file(self, dataset: str, scale: int, image: str) -> Path | None:
-        return self._inside(self._folder(HR_DIR, dataset, scale) / f"{image}.png")
+        return self._inside(self._folder(HR_DIR, dataset, scale) / f"{safe_name(image)}.png")
 
     def lr_file(self, dataset: str, scale: int, image: str) -> Path | None:
-        return self._inside(self._folder(LR_DIR, dataset, scale) / f"{image}.png")
+        return self._inside(self._folder(LR_DIR, dataset, scale) / f"{safe_name(image)}.png")
 
     def method_meta(self, method: str) -> dict:
         methods = self.manifest.get("methods") or {}
         meta = methods.get(method)
         if meta is None:
-            meta = methods.get(method.partition(":")[0])
+            meta = methods.get(method_name(method))
         return meta if isinstance(meta, dict) else {}
 
 
@@ -387,7 +364,7 @@ def _metric_meta(runs: list[Run], all_cells: list[Cell], registry: dict) -> dict
 
 
 def _current_adapter(method: str, runs: list[Run], all_cells: list[Cell], registry: dict) -> str:
-    info = registry.get(method.partition(":")[0])
+    info = registry.get(method_name(method))
     if info is not None:
         return str(info.adapter_version)
     v = _newest([(r, r.method_meta(method).get("adapter_version")) for r in runs if r.method_meta(method)])
@@ -447,7 +424,7 @@ def weights_summary(meta: dict) -> list[dict]:
 def _method_info(method: str, runs: list[Run], cells: list[Cell], registry: dict) -> dict:
     mine = sorted((r for r in runs if r.method_meta(method)), key=lambda r: r.newness)
     meta = dict(mine[-1].method_meta(method)) if mine else {}
-    info = registry.get(method.partition(":")[0])
+    info = registry.get(method_name(method))
 
     def pick(key, default=""):
         v = meta.get(key)

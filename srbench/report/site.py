@@ -8,7 +8,7 @@ Layout of ``out/``::
     runs/<run>/index.html  runs/<run>/manifest.json  summary.csv  per_image.csv   (copies)
     img/<table>/index.html  img/<table>/<image>.html  img/<table>/<image>/*.png
 
-Every file name derived from a user string goes through :func:`srbench.report.data.safe_name`; every
+Every file name derived from a user string goes through :func:`srbench.names.safe_name`; every
 user string in a page is escaped by jinja2's autoescape.
 """
 
@@ -27,6 +27,7 @@ from pathlib import Path
 
 from srbench import __version__
 from srbench.errors import OutputDirError
+from srbench.names import safe_name
 from srbench.report import imaging
 from srbench.report.data import (
     Board,
@@ -38,7 +39,6 @@ from srbench.report.data import (
     load_compare,
     load_runs,
     moved_rows,
-    safe_name,
 )
 
 MARKER = ".srbench-site"
@@ -402,6 +402,7 @@ def _run_page(board: Board, run: Run, out: Path, env, footer) -> None:
     if isinstance(command, list):
         command = shlex.join(str(x) for x in command)
     timings = m.get("timings") if isinstance(m.get("timings"), dict) else {}
+    timings = {k: _timing_text(v) for k, v in timings.items()}
     info = [(k, str(m.get(k))) for k in ("srbench_version", "created", "finished", "git_commit", "python",
                                          "platform", "device", "protocol", "seed", "samples", "scales")
             if m.get(k) not in (None, "")]
@@ -412,6 +413,18 @@ def _run_page(board: Board, run: Run, out: Path, env, footer) -> None:
         files=[n for n in ("manifest.json", "summary.csv", "per_image.csv") if (folder / n).is_file()],
     )
     (folder / "index.html").write_text(html, encoding="utf-8")
+
+
+def _timing_text(value) -> str:
+    """``{"sr_seconds": 15.418262597, "images_computed": 5}`` -> ``images_computed=5, sr_seconds=15.42``."""
+    def one(v):
+        if isinstance(v, float):
+            return f"{v:.2f}" if abs(v) >= 0.01 or v == 0 else f"{v:.2g}"
+        return str(v)
+
+    if isinstance(value, dict):
+        return ", ".join(f"{a}={one(b)}" for a, b in sorted(value.items()))
+    return one(value)
 
 
 # -------------------------------------------------------------------------------------------- build

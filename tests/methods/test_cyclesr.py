@@ -16,13 +16,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
 from helpers.float_outputs import assert_float_close, assert_uint8_matches
-from srbench_methods.cyclesr import DEGRADATIONS, METHODS
+from srbench_methods.cyclesr import DEGRADATIONS, METHODS, SCALES, TILE_OVERLAP
 from srbench_methods.cyclesr import degradation as g1mod
 from srbench_methods.cyclesr import model as cmod
 from srbench_methods.cyclesr.networks import VDSR, CycleGANGenerator, SRResNet
 
 from srbench.checkpoint_format import load_checkpoint_with_config, save_checkpoint
-from srbench.errors import WeightsError
+from srbench.errors import SrbenchError, WeightsError
 from srbench.hashing import sha256_file
 from srbench.method_api import WeightFile
 from srbench.weights import ResolvedWeight, resolve
@@ -111,8 +111,8 @@ def test_vega_vdsr_state_dict_loads_strictly_and_matches(scale):
     y = model.upscale_tensor(x)
     ref = d[f"vdsr_x{scale}_out"]
     assert_float_close(y, ref)  # float32 on another machine: tests/helpers/float_outputs.py
-    # the adapter clamps and rounds half away from zero (srbench.torch_utils.to_image)
-    assert_uint8_matches(model.upscale(d["lr"].numpy()), ref, "half_away")
+    # the adapter clamps and rounds with its declared rule (half away from zero, srbench.torch_utils.to_image)
+    assert_uint8_matches(model.upscale(d["lr"].numpy()), ref, model.rounding)
 
 
 def test_vega_generator_matches():
@@ -181,6 +181,9 @@ def test_g1_degradation_sizes_and_determinism(tmp_path):
     hr = np.random.default_rng(1).integers(0, 256, (32, 24, 3), dtype=np.uint8)
     assert deg.from_hr(hr).shape == (8, 6, 3)
     assert deg.input == "lr" and not deg.stochastic
+    assert DEGRADATIONS[0].options == ()
+    with pytest.raises(SrbenchError, match=r"degradation cyclesr-g1 takes no option 'tile'; it takes no options"):
+        g1mod.load(4, weights=rw(path), options={"tile": "8"})
 
 
 def test_g1_degradation_registry(fresh_home):
@@ -221,10 +224,53 @@ def test_cached_user_checkpoint_runs(method, variant):
 def test_tiling_is_exact_at_default_overlap(tmp_path, variant):
     path = save_checkpoint(tiny(variant, 4), tmp_path / "t.srbench.safetensors", {})
     whole = cmod.load_cyclesr(4, weights=rw(path), variant=variant)
-    tiled = cmod.load_cyclesr(4, weights=rw(path), variant=variant, options={"tile": 5, "ref": "ignored"})
-    assert tiled.provenance["tile"] == 5 and tiled.provenance["tile_overlap"] >= 2 + 2 + 2
+    tiled = cmod.load_cyclesr(4, weights=rw(path), variant=variant, options={"tile": 5})
+    assert tiled.provenance["tile"] == 5 and tiled.provenance["tile_overlap"] == TILE_OVERLAP
+    assert tiled.provenance["tiling_exact"] and whole.provenance["tiling_exact"] is None
     x = torch.rand(1, 3, 13, 11)
     assert float((whole.upscale_tensor(x) - tiled.upscale_tensor(x)).abs().max()) < 1e-5
+
+
+def test_default_overlap_bounds_the_released_size_networks():
+    from srbench_methods.cyclesr.networks import (
+        SRRESNET_ARCH,
+        VDSR_ARCH,
+        build_sr,
+        receptive_field_radius,
+    )
+
+    with torch.device("meta"):
+        radii = [receptive_field_radius(build_sr(a, s, {})) for a in (VDSR_ARCH, SRRESNET_ARCH) for s in SCALES]
+    assert TILE_OVERLAP == max(radii) == 43
+    for info in METHODS:
+        assert info.option("tile_overlap").default == TILE_OVERLAP and not info.option("tile").affects_output
+
+
+def test_declared_options_are_read(tmp_path):
+    path = save_checkpoint(tiny("vdsr", 2), tmp_path / "t.srbench.safetensors", {})
+    given = {"tile": 6, "tile_overlap": 3}
+    for info in METHODS:
+        assert set(given) == {o.name for o in info.options}  # every declared option is exercised here
+        assert all(info.option(k).default != v for k, v in given.items())
+    for loader in (cmod.load_cyclesr, cmod.load_cyclesrgan):
+        model = loader(2, weights=rw(path), variant="vdsr", options={k: str(v) for k, v in given.items()})
+        assert (model.tile, model.overlap) == (6, 3) and model.provenance["tile_overlap"] == 3
+        assert model.provenance["tiling_exact"] is False  # the tiny net sees 2 + 1 + 1 + 1 + 2 = 7 px
+        default = loader(2, weights=rw(path), variant="vdsr")
+        assert (default.tile, default.overlap) == (None, TILE_OVERLAP)
+    with pytest.raises(SrbenchError, match=r"method cyclesrgan takes no option 'ref'; it takes: tile, tile_overlap"):
+        cmod.load_cyclesrgan(2, weights=rw(path), variant="vdsr", options={"ref": "noise"})
+
+
+def test_a_deeper_checkpoint_needs_an_explicit_overlap_to_be_tiled(tmp_path):
+    torch.manual_seed(0)
+    deep = VDSR(2, nf=4, nb=40).eval()  # sees 40 + 1 + 1 + 1 + 2 = 45 LR px > the default overlap
+    path = save_checkpoint(deep, tmp_path / "deep.srbench.safetensors", {})
+    assert cmod.load_cyclesr(2, weights=rw(path), variant="vdsr").tile is None  # whole image: fine
+    with pytest.raises(SrbenchError, match=r"sees 45 LR px .* give tile_overlap=45"):
+        cmod.load_cyclesr(2, weights=rw(path), variant="vdsr", options={"tile": 16})
+    exact = cmod.load_cyclesr(2, weights=rw(path), variant="vdsr", options={"tile": 16, "tile_overlap": 45})
+    assert exact.provenance["tiling_exact"]
 
 
 def test_loader_picks_the_file_of_its_scale(tmp_path):

@@ -20,6 +20,7 @@ from srbench_methods.dsrvae.network import Denoiser, SRNet
 
 from srbench.errors import SrbenchError, WeightsError
 from srbench.method_api import WeightFile
+from srbench.torch_utils import to_image
 from srbench.weights import ResolvedWeight
 from seeded_weights import seeded_state  # noqa: E402  (tests/methods is on sys.path)
 
@@ -71,8 +72,8 @@ def test_full_pipeline_matches_official(golden, model):
     assert abs(o64.sum() - float(golden["sr_sum"])) <= 1e-6 * abs(float(golden["sr_sumsq"]))
     assert abs((o64**2).sum() - float(golden["sr_sumsq"])) <= 1e-6 * float(golden["sr_sumsq"])
     # the saved image: np.uint8(clamp(255 * SR)) - truncation; only values at a boundary may flip
-    saved = dm.official_uint8(sr)
-    assert_uint8_matches(saved[::4, ::4], ref, "truncate", ref_u8=golden["saved_sub"])
+    saved = to_image(sr, INFO.rounding)
+    assert_uint8_matches(saved[::4, ::4], ref, INFO.rounding, ref_u8=golden["saved_sub"])
 
 
 def test_sr_subnetwork_matches_official(golden, model):
@@ -176,6 +177,16 @@ def test_bad_latent_option(states):
     sr = SRNet(dim=8)
     with pytest.raises(SrbenchError):
         dm.DSRVAE(sr, None, torch.device("cpu"), latent="median")
+    with pytest.raises(SrbenchError, match=r"option latent='median': expected one of sample, zero"):
+        dm.load(4, options={"latent": "median"})
+
+
+def test_the_seed_is_not_an_option():
+    """srbench run --seed reaches sample() only; upscale() is sample(lr, 1, DEFAULT_SEED)[0]."""
+    with pytest.raises(SrbenchError, match=r"method dsrvae takes no option 'seed'; it takes: latent \(the seed is not an option"):
+        dm.load(4, options={"seed": "3"})
+    with pytest.raises(SrbenchError, match=r"takes no option 'tile'"):
+        dm.load(4, options={"tile": "64"})
 
 
 # ---------------------------------------------------------------- loading
@@ -206,10 +217,14 @@ def test_loads_dataparallel_checkpoints_strictly(states, monkeypatch):
     files = {"VAE_denoiser.pth": den_state, "VAE_SR.pth": sr_state}
     monkeypatch.setattr("srbench.weights.load_checkpoint", lambda p: dict(files[Path(p).name]))
     weights = {n: _rw(n) for n in files}
-    m = dm.load(4, weights=weights, options={"seed": "3"})
+    given = {"latent": "zero"}
+    assert set(given) == {o.name for o in INFO.options}  # every declared option is exercised here
+    assert all(INFO.option(k).default != v for k, v in given.items())
+    m = dm.load(4, weights=weights, options=given)
     assert m.provenance["variant"] == "full" and m.provenance["dropped_training_keys"] == 2
     assert m.provenance["weights"] == {"VAE_SR.pth": "0" * 64, "VAE_denoiser.pth": "0" * 64}
-    assert m.seed == 3 and m.provenance["upscale_seed"] == 3
+    assert m.latent == "zero" and m.provenance["latent"] == "zero" and "upscale_seed" not in m.provenance
+    assert dm.load(4, weights=weights).latent == "sample"
     assert torch.equal(m.sr_net.recon[0].weight, sr_state["module.recon.0.weight"])
     only = dm.load(4, weights={"VAE_SR.pth": weights["VAE_SR.pth"]}, variant="sr-only")
     assert only.denoiser is None and only.provenance["latent"] == "n/a"

@@ -11,7 +11,7 @@ import srbench_methods.esrgan.model as esrgan_model
 import torch
 from helpers.float_outputs import assert_float_close, assert_uint8_matches
 from safetensors.torch import load_file
-from srbench_methods.esrgan import METHODS
+from srbench_methods.esrgan import METHODS, TILE_OVERLAP
 from srbench_methods.esrgan.arch import BASICSR_KEY_MAP, RRDBNet, basicsr_key
 
 from srbench.errors import ImageError, SrbenchError, WeightsError
@@ -81,7 +81,7 @@ def test_official_fixture_reproduced(small_arch):
     # the PNG official test.py wrote (clamp, x255, round half to even), back in RGB order
     sr = model.upscale(io["input_uint8"].numpy())
     assert sr.dtype == np.uint8 and sr.shape == (64, 64, 3)
-    assert_uint8_matches(sr, io["output_raw"], "half_even", ref_u8=io["output_uint8"])
+    assert_uint8_matches(sr, io["output_raw"], model.rounding, ref_u8=io["output_uint8"])
     assert (sr == 0).any() and (sr == 255).any()  # clamping on both sides was exercised
 
 
@@ -94,7 +94,7 @@ def test_basicsr_fixture_reproduced_through_the_key_mapping(small_arch):
     lr = io["input_uint8"].numpy()
     x = torch.from_numpy(lr.transpose(2, 0, 1).copy()).float().div(255).unsqueeze(0)
     assert_float_close(model.forward(x), io["output_raw"])
-    assert_uint8_matches(model.upscale(lr), io["output_raw"], "half_even", ref_u8=io["output_uint8"])
+    assert_uint8_matches(model.upscale(lr), io["output_raw"], model.rounding, ref_u8=io["output_uint8"])
 
 
 def test_basicsr_key_mapping():
@@ -122,7 +122,7 @@ def test_params_preferred_over_params_ema(tmp_path, small_arch):
     torch.save({"params_ema": params}, only_ema)
     model = esrgan_model.load(4, weights=_w(only_ema), variant="basicsr")
     io = load_file(FIX / "basicsr_io.safetensors")
-    assert_uint8_matches(model.upscale(io["input_uint8"].numpy()), io["output_raw"], "half_even", ref_u8=io["output_uint8"])
+    assert_uint8_matches(model.upscale(io["input_uint8"].numpy()), io["output_raw"], model.rounding, ref_u8=io["output_uint8"])
 
 
 # ---------------------------------------------------------------- refusing wrong checkpoints
@@ -234,13 +234,28 @@ def test_tile_option_matches_whole_image(small_arch):
     assert approx.provenance["tiling_exact"] is False and approx.provenance["tile_overlap"] == 4
     assert (approx.forward(x) - ref).abs().max().item() > 1e-3  # the fixture net sees far: seams show
     assert whole.provenance["tile"] is None and whole.provenance["tiling_exact"]
-    assert "ignored_options" not in whole.provenance
 
 
-def test_other_methods_options_are_ignored_and_recorded(small_arch):
+def test_declared_options_are_read(small_arch):
     small_arch(2)
-    model = esrgan_model.load(4, weights=_w(OFFICIAL), options={"ref": "x.png", "quantize": "round", "tile": "8"})
-    assert model.provenance["ignored_options"] == ["quantize", "ref"] and model.provenance["tile"] == 8
+    given = {"tile": 8, "tile_overlap": 5}
+    assert set(given) == {o.name for o in INFO.options}  # every declared option is exercised here
+    assert all(INFO.option(k).default != v for k, v in given.items())
+    model = esrgan_model.load(4, weights=_w(OFFICIAL), options={k: str(v) for k, v in given.items()})  # as a CLI gives them
+    assert (model.tile, model.overlap) == (8, 5)
+    assert model.provenance["tile"] == 8 and model.provenance["tile_overlap"] == 5
+    default = esrgan_model.load(4, weights=_w(OFFICIAL))
+    assert default.tile is None and default.overlap == INFO.option("tile_overlap").default == TILE_OVERLAP == 32
+    assert INFO.option("tile").affects_output  # approximate tiling: tile is part of the method's identity
+
+
+def test_options_of_other_methods_are_refused(small_arch):
+    small_arch(2)
+    for key in ("ref", "quantize", "seed"):
+        with pytest.raises(SrbenchError, match=rf"method esrgan takes no option '{key}'; it takes: tile, tile_overlap"):
+            esrgan_model.load(4, weights=_w(OFFICIAL), options={key: "1", "tile": "8"})
+    with pytest.raises(SrbenchError, match=r"option tile=-1: must be >= 0"):
+        esrgan_model.load(4, weights=_w(OFFICIAL), options={"tile": -1})
 
 
 # ---------------------------------------------------------------- real checkpoints (skip when absent)

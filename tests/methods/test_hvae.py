@@ -15,13 +15,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
 from helpers.float_outputs import assert_float_close
-from srbench_methods.hvae import DEGRADATIONS, METHODS
+from srbench_methods.hvae import DEGRADATIONS, METHODS, TILE_BATCH, TILE_OVERLAP
 from srbench_methods.hvae import degradation as hdeg
 from srbench_methods.hvae import model as hmod
-from srbench_methods.hvae.networks import SRVAE, SRCNN4x
+from srbench_methods.hvae.networks import SRVAE, SRCNN4x, cnn_receptive_field_radius
 
 from srbench.checkpoint_format import save_checkpoint
-from srbench.errors import WeightsError
+from srbench.errors import SrbenchError, WeightsError
 from srbench.hashing import sha256_file
 from srbench.method_api import WeightFile
 from srbench.weights import ResolvedWeight, resolve
@@ -220,8 +220,55 @@ def test_cached_user_checkpoint_runs():
 def test_cnn_tiling_is_exact(tiny_cnn):
     _, path = tiny_cnn
     whole = hmod.load_cnn(4, weights=rw(path))
-    tiled = hmod.load_cnn(4, weights=rw(path), options={"tile": 6, "ref": None})
+    tiled = hmod.load_cnn(4, weights=rw(path), options={"tile": 6})
+    assert tiled.provenance["tiling_exact"] and tiled.overlap == TILE_OVERLAP >= cnn_receptive_field_radius()
+    assert not INFO["hvae-cnn"].option("tile").affects_output
     x = torch.rand(1, 3, 17, 13)
     assert float((whole.upscale_tensor(x) - tiled.upscale_tensor(x)).abs().max()) < 1e-5
-    vae_opts = {"tile": 6, "tile_batch": "3", "obs_noise": "false"}  # run options as a CLI passes them
-    assert hmod.HVAE is type(hmod.load_vae(4, weights=rw(FIX / "notebook_vae_l16.safetensors"), options=vae_opts))
+
+
+def test_declared_options_are_read(tiny_cnn, tiny_vae):
+    cnn_given, vae_given = {"tile": 6, "tile_overlap": 3}, {"tile_batch": 3, "obs_noise": True}
+    for name, given in (("hvae-cnn", cnn_given), ("hvae", vae_given)):
+        assert set(given) == {o.name for o in INFO[name].options}  # every declared option is exercised here
+        assert all(INFO[name].option(k).default != v for k, v in given.items())
+    cnn = hmod.load_cnn(4, weights=rw(tiny_cnn[1]), options={k: str(v) for k, v in cnn_given.items()})
+    assert (cnn.tile, cnn.overlap) == (6, 3) and cnn.provenance["tiling_exact"] is False
+    vae = hmod.load_vae(4, weights=rw(tiny_vae[1]), options={"tile_batch": "3", "obs_noise": "true"})  # as a CLI gives them
+    assert (vae.tile_batch, vae.obs_noise) == (3, True) and vae.provenance["obs_noise"] is True
+    default = hmod.load_vae(4, weights=rw(tiny_vae[1]))
+    assert (default.tile_batch, default.obs_noise) == (TILE_BATCH, False)
+    with pytest.raises(SrbenchError, match=r"method hvae takes no option 'tile'; it takes: tile_batch, obs_noise"):
+        hmod.load_vae(4, weights=rw(tiny_vae[1]), options={"tile": 6})
+    with pytest.raises(SrbenchError, match=r"option obs_noise='maybe': expected true or false"):
+        hmod.load_vae(4, weights=rw(tiny_vae[1]), options={"obs_noise": "maybe"})
+
+
+@pytest.mark.parametrize("obs_noise", [False, True])
+def test_tile_batch_does_not_change_samples(tiny_vae, obs_noise):
+    """tile_batch is declared affects_output=False: the draws do not depend on it."""
+    lr = np.random.default_rng(2).integers(0, 256, (16, 24, 3), dtype=np.uint8)  # 6 tiles
+    outs = []
+    for batch in (1, 4, TILE_BATCH):
+        model = hmod.load_vae(4, weights=rw(tiny_vae[1]), options={"tile_batch": batch, "obs_noise": obs_noise})
+        x = t(lr)
+        with torch.no_grad():
+            outs.append((model.upscale_tensor(x, torch.Generator().manual_seed(3)), model.sample(lr, 2, seed=3)))
+    assert not INFO["hvae"].option("tile_batch").affects_output and INFO["hvae"].option("obs_noise").affects_output
+    for raw, samples in outs[1:]:
+        assert torch.allclose(raw, outs[0][0], atol=1e-6)
+        assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(samples, outs[0][1]))
+    assert not np.array_equal(outs[0][1][0], outs[0][1][1])  # two draws still differ
+
+
+def test_gauss_sigma_option_is_read():
+    info = DEGRADATIONS[0]
+    assert {o.name for o in info.options} == {"sigma"} and info.option("sigma").default == hdeg.SIGMA == 1.0
+    hr = np.random.default_rng(6).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    sharp = hdeg.load(4, options={"sigma": "0.5"})
+    assert sharp.sigma == 0.5 and sharp.provenance["sigma"] == 0.5
+    assert not np.array_equal(sharp(hr), hdeg.load(4)(hr))
+    with pytest.raises(SrbenchError, match=r"option sigma='-1': must be >= 0"):
+        hdeg.load(4, options={"sigma": "-1"})
+    with pytest.raises(SrbenchError, match=r"degradation hvae-gauss takes no option 'seed'"):
+        hdeg.load(4, options={"seed": 1})

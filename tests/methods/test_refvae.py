@@ -96,7 +96,7 @@ def test_x4_with_an_external_reference_file_matches_official(golden, models, tmp
 def test_sample_with_a_noise_reference_reproduces_the_official_image(golden, models):
     # sample() draws the noise reference then eps from the seed's generator, as the fixture's run did
     sr = models[8].sample(golden["c_lr"], 1, seed=int(golden["seeds"][2]), ref="noise")[0]
-    assert_uint8_matches(sr, golden["c_sr"], "truncate")  # np.uint8(clamp(255 * SR)): truncation
+    assert_uint8_matches(sr, golden["c_sr"], INFO.rounding)  # np.uint8(clamp(255 * SR)): truncation
 
 
 # ---------------------------------------------------------------- references
@@ -179,6 +179,53 @@ def test_x4_odd_sizes_are_padded_and_cropped(models):
 def test_bad_options(states):
     with pytest.raises(SrbenchError):
         rm.RefVAE(RefVAENet(8), Encoder4(), torch.device("cpu"), latent="mode")
+    with pytest.raises(SrbenchError, match=r"option latent='mode': expected one of sample, mean"):
+        rm.load(8, options={"latent": "mode"})
+    with pytest.raises(SrbenchError, match=r"option ref='': expected a value"):
+        rm.load(8, options={"ref": ""})
+
+
+def test_the_seed_is_not_an_option():
+    """srbench run --seed reaches sample() only; upscale() is sample(lr, 1, DEFAULT_SEED)[0]."""
+    with pytest.raises(SrbenchError, match=r"method refvae takes no option 'seed'; it takes: ref, latent \(the seed is not"):
+        rm.load(8, options={"seed": "4"})
+    with pytest.raises(SrbenchError, match=r"takes no option 'tile'"):
+        rm.load(8, options={"tile": 64})
+
+
+def _truncated_png(path: Path) -> Path:
+    PIL_Image.fromarray((np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_a_truncated_reference_is_a_clear_error(tmp_path, models):
+    from srbench.errors import ImageError
+
+    bad = _truncated_png(tmp_path / "ref.png")
+    with pytest.raises(ImageError, match=r"ref\.png: cannot decode image .*corrupt or truncated"):
+        rm.RefSpec(str(bad))  # a single file is decoded when the method is loaded
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        models[8].sample(np.zeros((4, 4, 3), np.uint8), 1, seed=0, ref=str(bad))
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    PIL_Image.fromarray(np.full((8, 8, 3), 9, np.uint8)).save(folder / "a.png")
+    _truncated_png(folder / "b.png")
+    spec = rm.RefSpec(str(folder))  # a folder's files are decoded when used
+    assert spec.image(None, 0, torch.Generator()).shape == (256, 256, 3)
+    with pytest.raises(ImageError, match=r"b\.png: cannot decode image"):
+        spec.image(None, 1, torch.Generator())
+
+
+def test_grey_and_palette_references_become_rgb(tmp_path):
+    grey = (np.arange(20 * 30) % 256).astype(np.uint8).reshape(20, 30)
+    PIL_Image.fromarray(grey).save(tmp_path / "grey.png")
+    PIL_Image.fromarray(np.stack([grey] * 3, 2)).convert("P").save(tmp_path / "pal.png")
+    for name in ("grey.png", "pal.png"):
+        with PIL_Image.open(tmp_path / name) as im:
+            expected = np.asarray(im.convert("RGB").resize((256, 256), PIL_Image.BILINEAR))  # the official path
+        assert np.array_equal(rm.ref_from_image(tmp_path / name), expected)
 
 
 # ---------------------------------------------------------------- loading
@@ -206,10 +253,16 @@ def test_loads_checkpoints_strictly(states, monkeypatch, tmp_path):
     }
     monkeypatch.setattr("srbench.weights.load_checkpoint", lambda p: dict(files[Path(p).name]))
     weights = {n: _rw(n) for n in files}
-    m = rm.load(8, weights=weights, options={"ref": "noise", "seed": "4", "tile": 64})
-    assert m.scale == 8 and m.ref.kind == "noise" and m.seed == 4
+    given = {"ref": "noise", "latent": "mean"}
+    assert set(given) == {o.name for o in INFO.options}  # every declared option is exercised here
+    assert all(INFO.option(k).default != v for k, v in given.items())
+    m = rm.load(8, weights=weights, options=given)
+    assert m.scale == 8 and m.ref.kind == "noise" and m.latent == "mean"
     assert m.provenance["weights"] == {"ConVAE_8x.pth": "Co" * 32, "vgg_r41.pth": "vg" * 32}
-    assert m.provenance["ref"] == "noise" and m.provenance["variant"] == "official"
+    assert m.provenance["ref"] == "noise" and m.provenance["latent"] == "mean" and m.provenance["variant"] == "official"
+    assert "upscale_seed" not in m.provenance
+    default = rm.load(8, weights=weights)
+    assert default.ref.kind == "lr" and default.latent == "sample"
     assert torch.equal(m.encoder.conv10.weight, states["enc"]["conv10.weight"])
     assert torch.equal(m.net.bn.running_var, states[8]["bn.running_var"])
     del files["vgg_r41.pth"]["module.conv3.bias"]
@@ -293,14 +346,12 @@ PUBLISHED_TOL = {"psnr_y": 0.25, "ssim_y": 0.01, "lpips": 0.02}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("ref", ["lr", "noise"])
-def test_published_x8_table(ref, benchmark_datasets, torch_weights, tmp_path):
+def test_published_x8_table(ref, benchmark_datasets, lpips_weights, tmp_path):
     from srbench import registry
     from srbench.results import read_summary
 
     root = _real_dir(scales=(8,))
     metrics = ["psnr_y", "ssim_y"] + (["lpips"] if "lpips" in registry.metrics() else [])
-    if "lpips" in metrics:
-        torch_weights("lpips")  # the run scores LPIPS (AlexNet backbone in TORCH_HOME)
     cmd = [sys.executable, "-m", "srbench", "run", "--methods", "refvae", "--datasets", ",".join(PUBLISHED_X8[ref]),
            "--scale", "8", "--ref", ref, "--metrics", ",".join(metrics), "--weights", f"refvae={root}",
            "--device", os.environ.get("SRBENCH_TEST_DEVICE", "auto"), "--out", str(tmp_path / "run"), "--no-progress"]

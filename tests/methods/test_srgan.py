@@ -12,7 +12,7 @@ import srbench_methods.srgan.model as srgan_model
 import torch
 from helpers.float_outputs import assert_float_close, assert_uint8_matches
 from safetensors.torch import load_file
-from srbench_methods.srgan import METHODS
+from srbench_methods.srgan import METHODS, TILE_OVERLAP
 
 from srbench.errors import ImageError, SrbenchError, WeightsError
 from srbench.hashing import sha256_file
@@ -26,12 +26,6 @@ COMMIT = "b0323c6ca4ca920f7daa41ba05f44bd220557cd9"
 # Set5 x4, RGB protocol (LR = MATLAB-bicubic of the modcropped HR), default quantisation (truncation as the
 # official test_image.py): measured with this adapter, identical to the official code's outputs
 SET5_X4 = {"psnr_y": 30.7136, "ssim_y": 0.8642}
-
-
-@pytest.fixture(scope="module")
-def weights_dir(in_mirror) -> Path:
-    files = [f.name for f in INFO.variants["leftthomas"]]
-    return in_mirror("weights/srgan-leftthomas", "the mirrored leftthomas SRGAN generators", files)
 
 
 def _w(path: Path, name: str | None = None) -> dict[str, ResolvedWeight]:
@@ -57,19 +51,19 @@ def test_metadata():
     assert "@InProceedings{ledig2017srgan" in INFO.citation
 
 
-def test_mirror_files_are_the_upstream_files(weights_dir):
+def test_mirror_files_are_the_upstream_files(srgan_weights):
     """The declared sha256s are those of the files in the repository at b0323c6 (the mirror holds them
     byte for byte: git blob ids 6c6642a3 / b816dc65 / a5d84b05)."""
     for f in INFO.variants["leftthomas"]:
-        path = weights_dir / f.name
+        path = srgan_weights / f.name
         assert sha256_file(path) == f.sha256 and path.stat().st_size == f.size
 
 
-def test_resolve_picks_the_file_of_the_scale(fresh_home, weights_dir):
+def test_resolve_picks_the_file_of_the_scale(fresh_home, srgan_weights):
     for scale in (2, 4, 8):
-        got = resolve(INFO, None, scale=scale, overrides={"srgan": weights_dir})
+        got = resolve(INFO, None, scale=scale, overrides={"srgan": srgan_weights})
         assert list(got) == [f"netG_epoch_{scale}_100.pth"] and next(iter(got.values())).provenance == "official"
-    imported = import_file(INFO, weights_dir / "netG_epoch_4_100.pth")
+    imported = import_file(INFO, srgan_weights / "netG_epoch_4_100.pth")
     assert imported.provenance == "official"
     got = resolve(INFO, None, scale=4, allow_download=False)
     model = srgan_model.load(4, weights=got)
@@ -80,36 +74,34 @@ def test_resolve_picks_the_file_of_the_scale(fresh_home, weights_dir):
 
 
 @pytest.mark.parametrize("scale", [2, 4, 8])
-def test_official_outputs_reproduced(weights_dir, scale):
+def test_official_outputs_reproduced(srgan_weights, scale):
     io = load_file(FIX / "official_io.safetensors")
-    model = srgan_model.load(scale, weights=_w(weights_dir / f"netG_epoch_{scale}_100.pth"))
+    model = srgan_model.load(scale, weights=_w(srgan_weights / f"netG_epoch_{scale}_100.pth"))
     lr = io[f"x{scale}_input_uint8"].numpy()
     raw = model.forward(_x(lr))
     assert raw.shape == (1, 3, 16 * scale, 16 * scale)
     ref = io[f"x{scale}_output_raw"]
     assert_float_close(raw, ref)  # float32 on another machine: tests/helpers/float_outputs.py
-    assert_uint8_matches(model.upscale(lr), ref, "truncate", ref_u8=io[f"x{scale}_output_uint8"])  # ToPILImage
+    assert_uint8_matches(model.upscale(lr), ref, model.rounding, ref_u8=io[f"x{scale}_output_uint8"])  # ToPILImage
 
 
-def test_quantisation_modes(weights_dir):
+def test_quantisation_modes(srgan_weights):
     io = load_file(FIX / "official_io.safetensors")
     lr = io["x4_input_uint8"].numpy()
     raw = io["x4_output_raw"]
-    trunc = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"))
-    rnd = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"), options={"quantize": "round"})
+    trunc = srgan_model.load(4, weights=_w(srgan_weights / "netG_epoch_4_100.pth"))
+    rnd = srgan_model.load(4, weights=_w(srgan_weights / "netG_epoch_4_100.pth"), options={"quantize": "round"})
     assert trunc.provenance["quantize"] == "truncate" and rnd.provenance["quantize"] == "round"
-    assert "ignored_options" not in rnd.provenance
-    other = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"), options={"ref": "r.png", "seed_x": 1})
-    assert other.provenance["ignored_options"] == ["ref", "seed_x"]
+    assert (trunc.rounding, rnd.rounding) == ("truncate", "half_away") and INFO.rounding == "truncate"
     a, b = trunc.upscale(lr), rnd.upscale(lr)
-    assert_uint8_matches(a, raw, "truncate")  # floor(255 x) except at a float32 hair from an integer
-    assert_uint8_matches(b, raw, "half_away")
+    assert_uint8_matches(a, raw, trunc.rounding)  # floor(255 x) except at a float32 hair from an integer
+    assert_uint8_matches(b, raw, rnd.rounding)
     a, b = a.astype(int), b.astype(int)
     assert (b - a).min() >= 0 and (b != a).mean() > 0.3  # same float output: rounding never below truncation
 
 
 @pytest.mark.slow
-def test_set5_x4_fidelity(weights_dir, mirror):
+def test_set5_x4_fidelity(srgan_weights, mirror):
     from PIL import Image
 
     from srbench.conventions import modcrop
@@ -117,7 +109,7 @@ def test_set5_x4_fidelity(weights_dir, mirror):
     from srbench.metrics.base import MetricContext
     from srbench.metrics.fidelity import psnr_y, ssim_y
 
-    model = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"))
+    model = srgan_model.load(4, weights=_w(srgan_weights / "netG_epoch_4_100.pth"))
     ctx, P, S = MetricContext(scale=4), psnr_y(), ssim_y()
     ps, ss = [], []
     for f in sorted((mirror / "set5" / "HR").glob("*.png")):
@@ -133,25 +125,25 @@ def test_set5_x4_fidelity(weights_dir, mirror):
 # ---------------------------------------------------------------- tiling, inputs, errors
 
 
-def test_tiling_is_exact_at_the_default_overlap(weights_dir):
+def test_tiling_is_exact_at_the_default_overlap(srgan_weights):
     lr = load_file(FIX / "official_io.safetensors")["x4_input_uint8"].numpy()
-    whole = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"))
-    tiled = srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_4_100.pth"), options={"tile": "8"})
+    whole = srgan_model.load(4, weights=_w(srgan_weights / "netG_epoch_4_100.pth"))
+    tiled = srgan_model.load(4, weights=_w(srgan_weights / "netG_epoch_4_100.pth"), options={"tile": "8"})
     assert tiled.provenance["tile"] == 8 and tiled.provenance["tile_overlap"] == 18 and tiled.provenance["tiling_exact"]
     assert (tiled.forward(_x(lr)) - whole.forward(_x(lr))).abs().max().item() <= 1e-5
 
 
-def test_grey_and_bad_inputs(weights_dir):
-    model = srgan_model.load(2, weights=_w(weights_dir / "netG_epoch_2_100.pth"))
+def test_grey_and_bad_inputs(srgan_weights):
+    model = srgan_model.load(2, weights=_w(srgan_weights / "netG_epoch_2_100.pth"))
     grey = np.random.default_rng(0).integers(0, 256, (6, 5), dtype=np.uint8)
     assert np.array_equal(model.upscale(grey), model.upscale(np.repeat(grey[:, :, None], 3, axis=2)))
     with pytest.raises(ImageError):
         model.upscale(grey.astype(np.int16))
 
 
-def test_wrong_scale_checkpoint_is_rejected(weights_dir):
+def test_wrong_scale_checkpoint_is_rejected(srgan_weights):
     with pytest.raises(WeightsError) as exc:
-        srgan_model.load(4, weights=_w(weights_dir / "netG_epoch_2_100.pth"))
+        srgan_model.load(4, weights=_w(srgan_weights / "netG_epoch_2_100.pth"))
     msg = str(exc.value)
     assert "does not fit Generator: missing keys:" in msg and "block8.2.weight" in msg
     assert "unexpected keys: block8.1.bias, block8.1.weight" in msg
@@ -165,8 +157,8 @@ def test_wrong_scale_checkpoint_is_rejected(weights_dir):
         (lambda s: s.__setitem__("block9.weight", s.pop("block8.2.weight")), "missing keys: block8.2.weight; unexpected keys: block9.weight"),
     ],
 )
-def test_wrong_keys_are_rejected(tmp_path, weights_dir, edit, expect):
-    state = dict(torch.load(weights_dir / "netG_epoch_4_100.pth", weights_only=True, map_location="cpu"))
+def test_wrong_keys_are_rejected(tmp_path, srgan_weights, edit, expect):
+    state = dict(torch.load(srgan_weights / "netG_epoch_4_100.pth", weights_only=True, map_location="cpu"))
     edit(state)
     bad = tmp_path / "netG_epoch_4_100.pth"
     torch.save(state, bad)
@@ -189,6 +181,43 @@ def test_malicious_checkpoint_is_not_executed(tmp_path):
     with pytest.raises(WeightsError):
         srgan_model.load(4, weights=_w(bad))
     assert not marker.exists()
+
+
+def _random_generator(tmp_path: Path, scale: int) -> dict[str, ResolvedWeight]:
+    """A checkpoint of the right layout with random weights (for option handling, not for outputs)."""
+    from srbench_methods.srgan.arch import Generator
+
+    torch.manual_seed(scale)
+    path = tmp_path / f"netG_epoch_{scale}_100.pth"
+    torch.save(Generator(scale).state_dict(), path)
+    return _w(path)
+
+
+def test_declared_options_are_read(tmp_path):
+    weights = _random_generator(tmp_path, 4)
+    given = {"tile": 8, "tile_overlap": 20, "quantize": "round"}
+    assert set(given) == {o.name for o in INFO.options}  # every declared option is exercised here
+    assert all(INFO.option(k).default != v for k, v in given.items())
+    model = srgan_model.load(4, weights=weights, options={k: str(v) for k, v in given.items()})
+    assert (model.tile, model.overlap, model.quantize, model.rounding) == (8, 20, "round", "half_away")
+    assert model.provenance["tile_overlap"] == 20 and model.provenance["quantize"] == "round"
+    default = srgan_model.load(4, weights=weights)
+    assert (default.tile, default.overlap, default.quantize) == (None, TILE_OVERLAP, "truncate")
+
+
+def test_default_overlap_is_the_receptive_field_radius():
+    from srbench_methods.srgan.arch import receptive_field_radius
+
+    assert TILE_OVERLAP == max(receptive_field_radius(s) for s in INFO.scales) == INFO.option("tile_overlap").default
+    assert not INFO.option("tile").affects_output  # exact tiling at the default overlap
+
+
+def test_options_of_other_methods_are_refused(tmp_path):
+    weights = _random_generator(tmp_path, 2)
+    with pytest.raises(SrbenchError, match=r"method srgan takes no option 'ref'; it takes: tile, tile_overlap, quantize"):
+        srgan_model.load(2, weights=weights, options={"ref": "r.png"})
+    with pytest.raises(SrbenchError, match=r"option quantize='floor': expected one of truncate, round"):
+        srgan_model.load(2, weights=weights, options={"quantize": "floor"})
 
 
 def test_bad_requests(tmp_path):

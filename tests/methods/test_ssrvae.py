@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
-from srbench_methods.ssrvae import DEGRADATIONS, METHODS
+from srbench_methods.ssrvae import ATTENTION_CHUNK, DEGRADATIONS, METHODS, TILE_OVERLAP
 from srbench_methods.ssrvae import degradation as sdeg
 from srbench_methods.ssrvae import model as smod
 from srbench_methods.ssrvae.networks import (
@@ -23,7 +23,7 @@ from srbench_methods.ssrvae.networks import (
 )
 
 from srbench.checkpoint_format import save_checkpoint
-from srbench.errors import WeightsError
+from srbench.errors import SrbenchError, WeightsError
 from srbench.hashing import sha256_file
 from srbench.method_api import WeightFile
 from srbench.weights import ResolvedWeight, resolve
@@ -187,6 +187,8 @@ def test_stylevae_registry_refuses_without_weights(fresh_home):
         load_degradation("ssrvae-stylevae", 4)
     with pytest.raises(WeightsError, match="no checkpoint"):
         sdeg.load(4, weights={})
+    with pytest.raises(SrbenchError, match=r"degradation ssrvae-stylevae takes no option 'style_ref'; it takes no options"):
+        sdeg.load(4, weights={}, options={"style_ref": "x.png"})
 
 
 def test_cached_user_checkpoint_runs():
@@ -198,6 +200,29 @@ def test_cached_user_checkpoint_runs():
 
 def test_tiling_option_is_accepted(tmp_path):
     path = save_checkpoint(_tiny_sr(), tmp_path / "ssrvae_x4.srbench.safetensors", {})
-    model = smod.load(4, weights=rw(path), options={"tile": 4, "tile_overlap": 2, "ref": "x"})
+    model = smod.load(4, weights=rw(path), options={"tile": 4, "tile_overlap": 2})
     assert model.provenance["tiling_exact"] is False
     assert model.upscale(np.zeros((9, 7, 3), np.uint8)).shape == (36, 28, 3)
+
+
+def test_declared_options_are_read(tmp_path):
+    info = METHODS[0]
+    path = save_checkpoint(_tiny_sr(), tmp_path / "ssrvae_x4.srbench.safetensors", {})
+    given = {"attention_chunk": 5, "tile": 4, "tile_overlap": 2}
+    assert set(given) == {o.name for o in info.options}  # every declared option is exercised here
+    assert all(info.option(k).default != v for k, v in given.items())
+    model = smod.load(4, weights=rw(path), options={k: str(v) for k, v in given.items()})
+    chunks = {m.chunk for m in model.net.modules() if isinstance(m, NonLocalAttention)}
+    assert chunks == {5} and model.provenance["attention_chunk"] == 5
+    assert (model.tile, model.overlap) == (4, 2)
+    default = smod.load(4, weights=rw(path))
+    assert {m.chunk for m in default.net.modules() if isinstance(m, NonLocalAttention)} == {ATTENTION_CHUNK}
+    assert (default.tile, default.overlap) == (None, TILE_OVERLAP)
+    assert info.option("tile").affects_output and not info.option("attention_chunk").affects_output
+    # the chunk is memory only: the attention is exact for any chunk
+    x = torch.rand(1, 3, 7, 6)
+    assert torch.allclose(model.net(x), default.net(x), atol=1e-6)
+    with pytest.raises(SrbenchError, match=r"method ssrvae takes no option 'ref'; it takes: attention_chunk, tile, tile_overlap"):
+        smod.load(4, weights=rw(path), options={"ref": "x"})
+    with pytest.raises(SrbenchError, match=r"option attention_chunk='0': must be >= 1"):
+        smod.load(4, weights=rw(path), options={"attention_chunk": "0"})

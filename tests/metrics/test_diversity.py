@@ -185,15 +185,32 @@ def test_sample_shape_mismatch_raises(metric):
         metric([], hr, ctx)
 
 
-def test_backend_agrees_with_fallback(metric):
-    try:
-        from srbench.metrics.lpips_backend import lpips_spatial_map
-    except ImportError:
-        pytest.skip("srbench.metrics.lpips_backend not present")
-    from srbench.metrics.diversity import _fallback_lpips_map_fn
+def _official_lpips_map(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
+    """An independent reference: the official measure.py's computation, lpips.LPIPS(spatial=True) on
+    2 * (uint8 / 255) - 1, with the lpips package loading its weights itself (through torchvision; a
+    test-only path - srbench's own code never lets a library unpickle a weight file)."""
+    import warnings
+
+    import lpips
+    import torch
+
+    with warnings.catch_warnings():  # torchvision's 'pretrained' deprecation notice, raised inside lpips
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net="alex", version="0.1", spatial=True, verbose=False).eval()
+
+    def t(img: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))[None].astype(np.float32)) / 255
+        return 2 * x - 1
+
+    with torch.no_grad():
+        return model(t(sr), t(hr))[0, 0].double().numpy()
+
+
+def test_backend_agrees_with_the_official_computation(metric):
+    from srbench.metrics.lpips_backend import lpips_spatial_map
 
     samples, hr, _ = _load(4, "img1")
     a = lpips_spatial_map(samples[0], hr, net="alex", device="cpu")
-    b = _fallback_lpips_map_fn("cpu")(samples[0], hr)
+    b = _official_lpips_map(samples[0], hr)
     assert a.shape == b.shape == hr.shape[:2]
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)

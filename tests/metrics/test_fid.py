@@ -220,3 +220,46 @@ def test_cuda_features_match_cpu(torch_home):
 
     batch = np.stack([_smooth((40, 48, 3), 20)])
     np.testing.assert_allclose(fid(device="cuda").features(batch), fid(device="cpu").features(batch), atol=1e-3)
+
+
+class _Mkdir:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.mark.parametrize("kind", ["garbage", "html", "truncated", "malicious", "wrong-tensors", "not-a-dict"])
+def test_damaged_inception_in_torch_home_is_a_clear_error(tmp_path, monkeypatch, torch_home, kind):
+    import torch
+
+    from srbench.metrics.fid import FID_WEIGHT, fid
+
+    path = tmp_path / "th" / "hub" / "checkpoints" / FID_WEIGHT.file
+    path.parent.mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    if kind == "garbage":
+        path.write_bytes(bytes(range(9, 250)) * 30)
+    elif kind == "html":
+        path.write_bytes(b"<html><body>GitHub: too many requests</body></html>")
+    elif kind == "truncated":  # the head of the real file
+        with open(torch_home / "hub" / "checkpoints" / FID_WEIGHT.file, "rb") as f:
+            path.write_bytes(f.read(1 << 20))
+    elif kind == "malicious":
+        torch.save({"Conv2d_1a_3x3.conv.weight": torch.zeros(1), "x": _Mkdir(str(marker))}, path)
+    elif kind == "wrong-tensors":
+        torch.save({"conv.weight": torch.zeros(2)}, path)
+    else:
+        torch.save([torch.zeros(2)], path)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    with pytest.raises(WeightsError) as err:
+        fid(device="cpu")
+    msg = str(err.value)
+    assert str(path) in msg and "'fid'" in msg and ("damaged" in msg or "refused" in msg)
+    assert f"elete {path}: srbench downloads it again from {FID_WEIGHT.url}" in msg
+    assert "weights_only" not in msg
+    assert not marker.exists()

@@ -196,3 +196,75 @@ def test_cuda_matches_cpu(torch_home):
     a, b = _rand((64, 80, 3), 5), _rand((64, 80, 3), 6)
     assert lpips_distance(a, b, device="cuda") == pytest.approx(lpips_distance(a, b), abs=1e-5)
     np.testing.assert_allclose(lpips_spatial_map(a, b, device="cuda"), lpips_spatial_map(a, b), atol=1e-5)
+
+
+# ---------------------------------------------------------------- damaged / replaced weight files
+
+
+class _Mkdir:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.marker,))
+
+
+def _damage(kind: str, path: Path, good: Path, marker: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "garbage":
+        path.write_bytes(bytes(range(1, 255)) * 40)
+    elif kind == "truncated":
+        path.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "malicious":
+        torch.save({"features.0.weight": torch.zeros(1), "x": _Mkdir(str(marker))}, path)
+    elif kind == "wrong-tensors":
+        torch.save({"conv.weight": torch.zeros(3, 3)}, path)
+    else:
+        raise ValueError(kind)
+
+
+DAMAGE = ["garbage", "truncated", "empty", "malicious", "wrong-tensors"]
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_damaged_alexnet_in_torch_home_is_a_clear_error(tmp_path, monkeypatch, torch_home, kind):
+    """A replaced $TORCH_HOME/hub/checkpoints/alexnet-owt-7be5be79.pth: the error names it and the fix."""
+    from srbench.metrics import perceptual
+
+    home = tmp_path / "torch-home"
+    path = home / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    marker = tmp_path / "pwned"
+    _damage(kind, path, torch_home / "hub" / "checkpoints" / path.name, marker)
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    with pytest.raises(WeightsError) as err:
+        perceptual.lpips_alex(device="cpu")
+    msg = str(err.value)
+    assert str(path) in msg and "'lpips'" in msg
+    assert "damaged" in msg or "refused" in msg
+    assert f"elete {path}: srbench downloads it again from https://download.pytorch.org/models/{path.name}" in msg
+    assert "weights_only" not in msg
+    if kind == "malicious":
+        assert "refused" in msg and "srbench never unpickles code" in msg
+    assert not marker.exists()
+
+
+def test_damaged_weights_fail_the_cli_with_exit_2(tmp_path, torch_home):
+    """End to end: `srbench run --metrics lpips` with a damaged AlexNet prints one line, exits 2."""
+    import os
+
+    home = tmp_path / "torch-home"
+    _damage("garbage", home / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth", Path(), tmp_path / "m")
+    env = {**os.environ, "TORCH_HOME": str(home), "SRBENCH_OFFLINE": "1", "SRBENCH_HOME": str(tmp_path / "sb")}
+    r = subprocess.run([sys.executable, "-m", "srbench", "run", "-m", "bicubic", "-d", "demo", "--scale", "8",
+                        "--metrics", "lpips", "--out", str(tmp_path / "run"), "--no-progress"],
+                       env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("srbench: error: ") and "Traceback" not in r.stderr
+    assert "alexnet-owt-7be5be79.pth" in r.stderr and "damaged" in r.stderr and "weights_only" not in r.stderr

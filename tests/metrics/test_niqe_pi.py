@@ -18,6 +18,7 @@ test allows 6 % relative for NIQE, which is the bound used for I19 (documented, 
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -292,3 +293,53 @@ def test_pi_reproduces_official_pirm_values(torch_home, calib):
         assert abs(val - OFFICIAL_PI[name]) <= tol, f"PI {name}: {val} vs official {OFFICIAL_PI[name]}"
         ma = nrqm_score(matlab_rgb2gray(img))
         assert abs(ma - OFFICIAL_NRQM[name]) <= 0.05, f"Ma {name}: {ma} vs official {OFFICIAL_NRQM[name]}"
+
+
+class _Mkdir:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.mark.parametrize("kind, reason", [("garbage", "not a MATLAB .mat file: unknown bytes"),
+                                          ("empty", "an empty file, 0 bytes"),
+                                          ("html", "not a MATLAB .mat file: an HTML page"),
+                                          ("pickle", "not a MATLAB .mat file: a Python pickle"),
+                                          ("truncated", "(OSError|MatReadError|ValueError): "),
+                                          ("wrong-content", "KeyError")])
+def test_damaged_niqe_parameters_are_a_clear_error(tmp_path, monkeypatch, torch_home, kind, reason):
+    import pickle
+
+    import scipy.io
+
+    from srbench.metrics.no_reference import NIQE_WEIGHT, niqe
+
+    path = tmp_path / "th" / "hub" / "pyiqa" / NIQE_WEIGHT.file
+    path.parent.mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    good = (torch_home / "hub" / "pyiqa" / NIQE_WEIGHT.file).read_bytes()
+    if kind == "garbage":
+        path.write_bytes(bytes(range(1, 250)) * 4)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "html":
+        path.write_bytes(b"<!doctype html><html>Hugging Face: sign in</html>")
+    elif kind == "pickle":
+        path.write_bytes(pickle.dumps(_Mkdir(str(marker))))
+    elif kind == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    else:  # a valid .mat file without the NIQE model
+        scipy.io.savemat(str(path), {"something": np.zeros(3)})
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    with pytest.raises(WeightsError) as err:
+        niqe(device="cpu")
+    msg = str(err.value)
+    assert f"metric 'niqe': the weight file {path} is damaged or not the {NIQE_WEIGHT.file} it should be" in msg
+    assert re.search(reason, msg), msg
+    assert f"Delete {path}: srbench downloads it again from {NIQE_WEIGHT.url}" in msg
+    assert not marker.exists()

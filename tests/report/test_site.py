@@ -17,7 +17,8 @@ from report_fixtures import EVIL, SCALE, TEXTURE, parse_html
 
 from srbench.errors import OutputDirError, SrbenchError
 from srbench.report import add_arguments, imaging, run
-from srbench.report.data import assemble, load_runs, safe_name
+from srbench.names import safe_name
+from srbench.report.data import assemble, load_runs
 
 CELL_KEYS = {"method", "dataset", "scale", "metric", "value", "n_images", "protocol", "metric_version",
              "adapter_version", "dataset_version", "weights_sha256", "run"}
@@ -312,3 +313,44 @@ def test_import_is_light():
     src = Path(__import__("srbench.report").report.__file__).parent
     for py in src.glob("*.py"):
         assert "import torch" not in py.read_text(), py
+
+
+def test_names_outside_the_safe_set_keep_their_images(tmp_path, monkeypatch):
+    """A real run over images called ``my photo (1)`` etc.: the per-image pages show them (the run folder
+    and the site spell file names with one function, srbench.names.safe_name)."""
+    import numpy as np
+
+    from srbench import datasets as ds
+    from srbench.images import write_png
+    from srbench.report import build_site
+    from srbench.runner import RunConfig
+    from srbench.runner import run as run_srbench
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("SRBENCH_HOME", str(home))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    yaml = tmp_path / "mine.yaml"
+    yaml.write_text("datasets:\n  my-set:\n    title: mine\n    user_supplied: true\n    scales: [4]\n")
+    monkeypatch.setenv("SRBENCH_DATASETS", str(yaml))
+    ds.specs.cache_clear()
+    rng = np.random.default_rng(0)
+    names = ["my photo (1)", "ünïcode", "a&b<c>"]
+    for name in names:
+        write_png(home / "datasets" / "my-set" / "HR" / f"{name}.png", rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    try:
+        out = run_srbench(RunConfig(methods=["bicubic"], datasets=["my-set"], scales=[4], metrics=["psnr_y"],
+                                    out=tmp_path / "run", save_images=True, progress=False))
+        site = build_site([out], tmp_path / "site").parent
+    finally:
+        ds.specs.cache_clear()
+    pages = sorted(p for p in (site / "img" / "my-set_x4_rgb").glob("*.html") if p.name != "index.html")
+    assert len(pages) == len(names)
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "No images were saved" not in html
+        assert html.count("<img") >= 3, page  # HR, LR and the SR of bicubic
+    # and the run page shows rounded timings
+    run_page = next((site / "runs").rglob("index.html")).read_text(encoding="utf-8")
+    import re
+
+    assert "sr_seconds=" in run_page and not re.search(r"_seconds=\d+\.\d{4,}", run_page)

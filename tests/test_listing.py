@@ -1,0 +1,135 @@
+"""`srbench list`: what it says about method and metric weights is true, online and offline, without torch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from srbench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ALEXNET = "hub/checkpoints/alexnet-owt-7be5be79.pth"
+INCEPTION = "hub/checkpoints/pt_inception-2015-12-05-6726825d.pth"
+NIQE = "hub/pyiqa/niqe_modelparameters.mat"
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch) -> Path:
+    """A TORCH_HOME like the offline mirror: AlexNet, Inception and NIQE present; VGG-16 and NRQM absent.
+    `srbench list` only looks at the files, so placeholders with content stand in for them."""
+    home = tmp_path / "torch-home"
+    for rel in (ALEXNET, INCEPTION, NIQE):
+        (home / rel).parent.mkdir(parents=True, exist_ok=True)
+        (home / rel).write_bytes(b"placeholder")
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "srbench-home"))
+    return home
+
+
+def _metric_lines(out: str) -> dict[str, str]:
+    lines = out.splitlines()
+    start = lines.index("metrics:")
+    return {line.split()[0]: line for line in lines[start + 1:] if line.startswith("  ") and not line.startswith("      ")}
+
+
+def _method_lines(out: str) -> dict[str, str]:
+    lines = out.splitlines()
+    start = lines.index("methods:")
+    return {line.split()[0]: line for line in lines[start + 1:] if line.startswith("  ") and not line.startswith("      ")}
+
+
+def test_metrics_with_absent_weights_are_not_available_offline(torch_home, monkeypatch, capsys):
+    """Item 4: pi, nrqm and lpips_vgg were listed as "available" without their weight files."""
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    assert main(["list", "metrics"]) == 0
+    lines = _metric_lines(capsys.readouterr().out)
+    for name in ("pi", "nrqm", "lpips_vgg"):
+        assert "weights missing" in lines[name] and "available" not in lines[name], lines[name]
+    for name in ("lpips", "niqe", "fid", "fid_patch", "diversity", "psnr_y", "ssim_y", "lr_psnr"):
+        assert " available " in lines[name], lines[name]
+
+
+def test_metrics_online_say_downloaded_on_first_use(torch_home, monkeypatch, capsys):
+    monkeypatch.delenv("SRBENCH_OFFLINE", raising=False)
+    assert main(["list", "metrics"]) == 0
+    lines = _metric_lines(capsys.readouterr().out)
+    for name in ("pi", "nrqm", "lpips_vgg"):
+        assert "weights not cached (downloaded on first use)" in lines[name], lines[name]
+    assert " available " in lines["lpips"]
+    # --offline says what is true without a network, whatever the environment
+    assert main(["list", "metrics", "--offline"]) == 0
+    lines = _metric_lines(capsys.readouterr().out)
+    assert "weights missing" in lines["lpips_vgg"]
+
+
+def test_damaged_empty_weight_file_is_reported(torch_home, monkeypatch, capsys):
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    (torch_home / ALEXNET).write_bytes(b"")
+    assert main(["list", "metrics", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "weights damaged (empty file)" in _metric_lines(out)["lpips"]
+    assert f"damaged (empty file) {torch_home / ALEXNET}" in out
+
+
+def test_metrics_verbose_shows_each_weight_file(torch_home, monkeypatch, capsys):
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    assert main(["list", "metrics", "-v"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  pi "))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("      "))
+    pi = "\n".join(lines[start:end])
+    assert f"niqe_modelparameters.mat               present  {torch_home / NIQE}" in pi
+    nrqm = torch_home / "hub" / "pyiqa" / "NRQM_model.mat"
+    assert f"NRQM_model.mat                         missing  {nrqm}" in pi
+    assert "(from https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/NRQM_model.mat)" in pi
+    assert f"vgg16-397923af.pth                     missing  {torch_home / 'hub/checkpoints/vgg16-397923af.pth'}" in out
+
+
+def test_methods_offline_are_missing_not_downloadable(torch_home, monkeypatch, capsys):
+    """Item 5: srgan's weights download from GitHub, but not while offline."""
+    monkeypatch.delenv("SRBENCH_OFFLINE", raising=False)
+    assert main(["list", "methods"]) == 0
+    assert "leftthomas:downloadable" in _method_lines(capsys.readouterr().out)["srgan"]
+    assert main(["list", "methods", "--offline"]) == 0
+    srgan = _method_lines(capsys.readouterr().out)["srgan"]
+    assert "leftthomas:missing (offline; downloadable when online)" in srgan and "leftthomas:downloadable" not in srgan
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    assert main(["list", "methods"]) == 0
+    assert "leftthomas:missing (offline; downloadable when online)" in _method_lines(capsys.readouterr().out)["srgan"]
+
+
+def _imported(importtime_stderr: str) -> set[str]:
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("argv", [["list", "metrics", "--verbose"], ["list", "--offline"]])
+def test_list_does_not_import_torch(torch_home, argv):
+    env = {**os.environ, "TORCH_HOME": str(torch_home)}
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "srbench", *argv], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    imported = _imported(r.stderr)
+    assert "srbench" in imported
+    assert not imported & {"torch", "torchvision", "lpips", "pyiqa", "pytorch_fid"}
+
+
+def test_verbose_lists_options_and_rounding_of_every_method(capsys):
+    from srbench import registry
+    from srbench.cli import main
+
+    assert main(["list", "methods", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("output rounding: ") == len(registry.methods())
+    assert "output rounding: half_even - round half to even" in out  # esrgan
+    assert "output rounding: truncate - truncate towards zero" in out  # dsrvae, refvae, srgan
+    assert "latent (sample|zero, default sample): " in out  # dsrvae's option, as srbench run takes it
+    assert "tile (int, default 0, does not change the output)" in out  # srgan: tiling is exact there
