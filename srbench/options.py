@@ -102,6 +102,8 @@ def _unknown(key: str, targets: Sequence[Target]) -> OptionError:
             f"--ref: no method of this run takes a reference image ({', '.join(t.label for t in targets if t.kind == 'method')} "
             f"{'is' if len(targets) == 1 else 'are'} not reference-based)"
         )
+    if key == "seed":
+        hint = " The seed is not an option: use --seed N (it seeds every stochastic method and degradation)."
     if len(targets) == 1:
         t = targets[0]
         return OptionError(f"{t.kind} {t.label} takes no option {key!r}; it takes: {t.takes()}.{hint}")

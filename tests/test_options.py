@@ -86,6 +86,8 @@ def test_option_nothing_takes_is_an_error(knobs):
         assign({"nosuch.gain": "1"}, _targets())
     with pytest.raises(OptionError, match=r"--ref: no method of this run takes a reference image"):
         assign({"ref": "noise"}, _targets())
+    with pytest.raises(OptionError, match=r"takes option 'seed'.*use --seed N"):  # one seed, and it is --seed
+        assign({"seed": "5"}, _targets())
 
 
 def test_unscoped_option_reaches_only_the_methods_that_take_it(knobs):
