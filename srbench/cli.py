@@ -42,17 +42,21 @@ def _kv(text: str) -> tuple[str, str]:
 
 def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", "-m", type=_csv, required=True, help="comma-separated, e.g. bicubic,esrgan:psnr")
-    p.add_argument("--datasets", "-d", type=_csv, required=True, help="comma-separated, e.g. set5,urban100")
-    p.add_argument("--scale", type=_scales, default=[4], help="scale(s), e.g. 4 or 2,3,4 (default 4)")
+    p.add_argument("--datasets", "-d", type=_csv, default=None, help="comma-separated, e.g. set5,urban100")
+    p.add_argument("--track", default=None,
+                   help="run a named protocol (datasets, scale, metrics, conventions): see `srbench list tracks`")
+    p.add_argument("--scale", type=_scales, default=None, help="scale(s), e.g. 4 or 2,3,4 (default 4)")
     p.add_argument("--metrics", type=_csv, default=None, help="comma-separated (default: psnr_y,ssim_y)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<timestamp>)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
-    p.add_argument("--protocol", default="rgb", choices=["rgb", "luma"],
+    p.add_argument("--protocol", default=None, choices=["rgb", "luma"],
                    help="rgb: methods see RGB uint8 LR (default); luma: the SRCNN/VDSR luminance pipeline of the classic bicubic table")
     p.add_argument("--degradation", default=None,
                    help="make the LR with this degradation instead of MATLAB bicubic (see `srbench list degradations`)")
     p.add_argument("--seed", type=int, default=0, help="seed for stochastic methods (default 0)")
-    p.add_argument("--samples", type=int, default=1, help="SR samples per image for stochastic methods (diversity)")
+    p.add_argument("--samples", type=int, default=None, help="SR samples per image for stochastic methods (diversity)")
+    p.add_argument("--fid-ref", default=None, metavar="DATASET|FOLDER",
+                   help="the reference image set of the fid_ref metric (a dataset's HR, an LR-only set's LR, or a folder)")
     p.add_argument("--ref", default=None, help="reference for reference-based methods: lr, noise, an image or a folder")
     p.add_argument("--tile", type=int, default=None, help="tile size for tiled inference (learned methods)")
     p.add_argument("--tile-overlap", type=int, default=None, help="tile overlap in LR pixels")
@@ -61,6 +65,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                         "`srbench list --verbose` shows each method's options)")
     p.add_argument("--weights", type=_kv, action="append", default=[], metavar="METHOD=PATH[,PATH...]",
                    help="use these checkpoint files, or the files in this folder, for METHOD (repeatable)")
+    p.add_argument("--lr-source", default="auto", choices=["auto", "made"],
+                   help="auto: a dataset's own LR where it gives one (protocol 'given'), else made from HR (default); "
+                        "made: always make the LR from the HR")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a different run that --out already holds (default: refuse; the same command resumes)")
     p.add_argument("--save-images", action="store_true", help="write SR images into the run folder")
@@ -72,8 +79,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
 def cmd_run(args) -> int:
     import signal
 
+    from srbench.plan import RunConfig, prepare_report_dir
     from srbench.results import format_summary, read_summary
-    from srbench.runner import RunConfig, _prepare_report_dir, run
+    from srbench.runner import run
 
     options = dict(args.option)
     if args.ref is not None:
@@ -83,14 +91,26 @@ def cmd_run(args) -> int:
     if args.tile_overlap is not None:
         options["tile_overlap"] = args.tile_overlap
     cfg = RunConfig(
-        methods=args.methods, datasets=args.datasets, scales=args.scale, metrics=args.metrics, out=args.out,
-        device=args.device, protocol=args.protocol, seed=args.seed, samples=args.samples,
+        methods=args.methods, datasets=args.datasets or [], scales=args.scale or [4], metrics=args.metrics, out=args.out,
+        device=args.device, protocol=args.protocol or "rgb", seed=args.seed, samples=args.samples or 1,
         save_images=args.save_images or bool(args.report), weights=dict(args.weights), offline=args.offline,
         options=options, progress=not args.no_progress and sys.stderr.isatty(), command=sys.argv[:],
         degradation=args.degradation, overwrite=args.overwrite, log=lambda text: print(text, file=sys.stderr),
+        lr_source=args.lr_source, fid_ref=args.fid_ref,
     )
+    if args.track:
+        from srbench.tracks import apply_track
+
+        given = [f for f, v in (("--datasets", args.datasets), ("--scale", args.scale), ("--metrics", args.metrics),
+                                ("--protocol", args.protocol), ("--samples", args.samples)) if v is not None]
+        if given:
+            raise SrbenchError(f"--track {args.track} sets the datasets, scale, metrics, protocol and samples; "
+                               f"do not also give {', '.join(given)}")
+        apply_track(cfg, args.track)
+    elif not args.datasets:
+        raise SrbenchError("give --datasets (e.g. set5,urban100) or --track (see `srbench list tracks`)")
     if args.report not in (None, True):
-        _prepare_report_dir(args.report)  # an unwritable --report folder fails before any work
+        prepare_report_dir(args.report)  # an unwritable --report folder fails before any work
 
     def _terminated(signum, frame):  # SIGTERM (kill, a batch system) ends a run like Ctrl-C: marked, resumable
         raise KeyboardInterrupt
@@ -101,9 +121,9 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     rows = read_summary(out / "summary.csv")
-    deg = f", LR by degradation {cfg.degradation}" if cfg.degradation else ""
-    print(f"protocol: {cfg.protocol}{deg}   (Y-channel metrics, shave = scale)")
     print(format_summary(rows, metric_order=None))
+    print("\nprotocol: rgb = MATLAB-bicubic LR from the HR, luma = the SRCNN/VDSR Y pipeline, rgb:<degradation> = LR "
+          "made by that degradation, given = the dataset's own LR (README, Conventions)")
     print(f"\nrun folder: {out}")
     if args.report:
         from srbench.report import build_site

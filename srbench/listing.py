@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def add_arguments(p):
-    p.add_argument("what", nargs="?", choices=["methods", "datasets", "metrics", "degradations", "all"], default="all")
+    p.add_argument("what", nargs="?", choices=["methods", "datasets", "metrics", "degradations", "tracks", "all"], default="all")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="notes, weight files and parameter counts (parameter counts import torch)")
     p.add_argument("--offline", action="store_true", default=None,
@@ -85,9 +85,10 @@ def run(args) -> int:
     if args.what in ("datasets", "all"):
         print("datasets:")
         for name, spec in specs_sorted(datasets.specs()):
-            n = len(spec.images) if spec.images is not None else "?"
+            declared = spec.images if spec.hr else next(iter(spec.lr.values())).images
+            n = len(declared) if declared is not None else (spec.n_images or "?")
             kind = "user-supplied" if spec.user_supplied else ("embedded" if spec.embedded else "download/mirror")
-            print(f"  {name:<12} {n:>4} images  x{','.join(map(str, spec.scales)):<8} {kind:<16} {spec.title}")
+            print(f"  {name:<22} {n:>4} images  x{','.join(map(str, spec.scales)):<8} {spec.kind:<8} {kind:<16} {spec.title}")
     if args.what in ("degradations", "all"):
         from srbench.degradations import degradations
 
@@ -104,6 +105,8 @@ def run(args) -> int:
                     print(f"      parameters: {d.param_count():,}")
                 except Exception as exc:  # noqa: BLE001 - listing must not fail
                     print(f"      parameters: unavailable ({type(exc).__name__}: {exc})")
+    if args.what in ("tracks", "all"):
+        print_tracks(args.verbose)
     if args.what in ("metrics", "all"):
         print("metrics:")
         metrics = sorted(registry.metrics().items())
@@ -119,6 +122,28 @@ def run(args) -> int:
                 for line in weight_lines(m):
                     print(line)
     return 0
+
+
+def print_tracks(verbose: bool) -> None:
+    from srbench.tracks import TRACKS, readiness
+
+    print("tracks:")
+    for name, t in sorted(TRACKS.items()):
+        print(f"  {name:<22} x{t.scale:<2} {','.join(t.datasets):<36} {t.title}")
+        if verbose:
+            r = readiness(t)
+            state = "runnable offline here" if r.runnable else "not runnable offline here"
+            print(f"      {state}: datasets " + "; ".join(f"{k} {v}" for k, v in r.datasets.items())
+                  + " | metrics " + "; ".join(f"{k} {v}" for k, v in r.metrics.items()))
+            for leg in t.legs:
+                print(f"      leg: {leg.dataset} protocol {leg.protocol} (given LR where the dataset has it) "
+                      f"metrics {', '.join(leg.metrics or ())}" + (f", {t.samples} samples" if t.samples > 1 else ""))
+            print(f"      source: {t.source}")
+            print(f"      official: {t.official}")
+            for table in t.tables:
+                print(f"      paper table: {table}")
+            if t.notes:
+                print(f"      notes: {t.notes}")
 
 
 def specs_sorted(specs):

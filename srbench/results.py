@@ -27,7 +27,7 @@ SUMMARY_COLUMNS = [
     "method", "dataset", "scale", "metric", "value", "n_images", "protocol",
     "metric_version", "adapter_version", "dataset_version", "weights_sha256",
 ]
-PER_IMAGE_COLUMNS = ["method", "dataset", "scale", "image", "metric", "value", "sample"]
+PER_IMAGE_COLUMNS = ["method", "dataset", "scale", "image", "metric", "value", "sample", "protocol"]
 
 
 def _now() -> str:
@@ -113,15 +113,15 @@ class RunWriter:
         _deep_merge(self.manifest, extra)
         self._write_manifest()
 
-    def add_image_rows(self, method: str, dataset: str, scale: int, image: str, rows: Iterable[tuple]) -> None:
+    def add_image_rows(self, method: str, dataset: str, scale: int, protocol: str, image: str, rows: Iterable[tuple]) -> None:
         for metric, value, sample in rows:
-            row = (method, dataset, scale, image, metric, value, "" if sample is None else sample)
+            row = (method, dataset, scale, image, metric, value, "" if sample is None else sample, protocol)
             self.image_rows.append(row)
-            self._csv.writerow([*row[:5], repr(float(value)), row[6]])
+            self._csv.writerow([*row[:5], repr(float(value)), row[6], protocol])
         self._fh.flush()
 
-    def add_set_value(self, method: str, dataset: str, scale: int, metric: str, value: float, n: int) -> None:
-        self.set_values[(method, dataset, scale, metric)] = (value, n)
+    def add_set_value(self, method: str, dataset: str, scale: int, protocol: str, metric: str, value: float, n: int) -> None:
+        self.set_values[(method, dataset, scale, protocol, metric)] = (value, n)
 
     def save_images(self, method: str, dataset: str, scale: int, image: str, srs, stochastic: bool) -> None:
         base = self.out / "images" / safe_name(method) / safe_name(dataset) / f"x{scale}"
@@ -136,6 +136,8 @@ class RunWriter:
         from srbench.conventions import quantize
 
         for kind, arr in (("_hr", hr), ("_lr", lr)):
+            if arr is None:  # an LR-only dataset has no HR
+                continue
             p = self.out / "images" / kind / safe_name(dataset) / f"x{scale}" / f"{safe_name(image)}.png"
             if not p.is_file():
                 arr = np.asarray(arr)
@@ -175,18 +177,18 @@ def _rounded(obj: Any, key: str = "") -> Any:
     return obj
 
 
-def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[str, str], protocol: str) -> list[dict[str, Any]]:
+def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[str, str]) -> list[dict[str, Any]]:
     """Dataset values: mean over images of the per-image value (sample rows excluded)."""
     acc: dict[tuple, list[float]] = defaultdict(list)
-    for method, dataset, scale, image, metric, value, sample in writer.image_rows:
+    for method, dataset, scale, image, metric, value, sample, protocol in writer.image_rows:
         if sample != "" and sample is not None:
             continue
-        acc[(method, dataset, scale, metric)].append(float(value))
+        acc[(method, dataset, scale, protocol, metric)].append(float(value))
     # NaN per-image values (e.g. a 0/0 diversity score) are skipped, as the NTIRE21 script's pandas mean does
     cells = {k: (_nanmean(v), len(v)) for k, v in acc.items()}
     cells.update(writer.set_values)
     rows = []
-    for (method, dataset, scale, metric), (value, n) in cells.items():
+    for (method, dataset, scale, protocol, metric), (value, n) in cells.items():
         m = methods_meta[method]
         version = metric_versions.get(metric, "")
         rows.append({
@@ -196,7 +198,7 @@ def summarize(writer: RunWriter, methods_meta, datasets, metric_versions: dict[s
             "weights_sha256": m.weights_sha(scale),
         })
     order = {name: i for i, name in enumerate(metric_versions)}
-    rows.sort(key=lambda r: (r["dataset"], r["scale"], r["method"], order.get(r["metric"], 99), r["metric"]))
+    rows.sort(key=lambda r: (r["dataset"], r["scale"], r["protocol"], r["method"], order.get(r["metric"], 99), r["metric"]))
     return rows
 
 
@@ -216,28 +218,26 @@ def read_summary(path: Path) -> list[dict[str, Any]]:
 
 
 def format_summary(rows: list[dict[str, Any]], metric_order: list[str] | None = None) -> str:
-    """A readable table: one line per (dataset, scale, method), metrics as columns."""
+    """A readable table: one line per (dataset, scale, protocol, method), metrics as columns."""
     if not rows:
         return "(no results)"
     metrics = metric_order or sorted({r["metric"] for r in rows})
     metrics = [m for m in metrics if any(r["metric"] == m for r in rows)]
     metrics += sorted({r["metric"] for r in rows} - set(metrics))
-    table: dict[tuple, dict[str, float]] = defaultdict(dict)
-    for r in rows:
-        table[(r["dataset"], r["scale"], r["method"], r["n_images"] if r["metric"] in metrics else 0)][r["metric"]] = r["value"]
     grouped: dict[tuple, dict[str, float]] = defaultdict(dict)
     counts: dict[tuple, int] = {}
-    for (d, s, m, n), vals in table.items():
-        grouped[(d, s, m)].update(vals)
-        counts[(d, s, m)] = max(counts.get((d, s, m), 0), n)
-    head = ["dataset", "scale", "method", "images"] + metrics
+    for r in rows:
+        key = (r["dataset"], r["scale"], r.get("protocol", ""), r["method"])
+        grouped[key][r["metric"]] = r["value"]
+        counts[key] = max(counts.get(key, 0), int(r["n_images"]))
+    head = ["dataset", "scale", "protocol", "method", "images"] + metrics
     lines = [head]
-    for (d, s, m), vals in sorted(grouped.items()):
-        lines.append([d, f"x{s}", m, str(counts[(d, s, m)])] + [_fmt(vals.get(k)) for k in metrics])
+    for (d, s, proto, m), vals in sorted(grouped.items()):
+        lines.append([d, f"x{s}", proto, m, str(counts[(d, s, proto, m)])] + [_fmt(vals.get(k)) for k in metrics])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     out = []
     for i, row in enumerate(lines):
-        out.append("  ".join(c.rjust(w) if j >= 3 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        out.append("  ".join(c.rjust(w) if j >= 4 else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)

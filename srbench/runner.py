@@ -12,9 +12,8 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,192 +21,26 @@ from srbench import datasets as ds_mod
 from srbench import protocols, registry
 from srbench import weights as weights_mod
 from srbench.cache import ImageCache, ValueCache
-from srbench.conventions import DEFAULT_SEED
-from srbench.errors import (
-    MethodFailedError,
-    MethodOutputError,
-    MissingDependencyError,
-    OutputDirError,
-    SrbenchError,
-)
+from srbench.errors import MethodFailedError, MethodOutputError, SrbenchError
 from srbench.hashing import array_key, json_key
 from srbench.imresize import VERSION as IMRESIZE_VERSION
 from srbench.metrics.base import MetricContext
-from srbench.options import Target, assign
+from srbench.options import Target
 from srbench.options import label as option_label
+from srbench.plan import (
+    PlannedMethod,
+    RunConfig,
+    config_key,
+    default_out_dir,
+    lr_is_given,
+    plan,
+    preflight_metric_weights,
+)
 from srbench.results import RunWriter, provenance_header, summarize
+from srbench.reference_set import reference_set
 from srbench.run_folder import RunFolder
 
-
-@dataclass
-class RunConfig:
-    methods: list[str]
-    datasets: list[str]
-    scales: list[int] = field(default_factory=lambda: [4])
-    metrics: list[str] | None = None
-    out: Path | None = None
-    device: str = "cpu"
-    protocol: str = "rgb"
-    seed: int = DEFAULT_SEED
-    samples: int = 1
-    save_images: bool = False
-    weights: dict[str, str] = field(default_factory=dict)
-    offline: bool | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    progress: bool = True
-    command: list[str] = field(default_factory=list)
-    degradation: str | None = None  # how LR is made (default: MATLAB bicubic of the protocol)
-    overwrite: bool = False  # replace a different run found in ``out`` (else that is an error)
-    log: Callable[[str], None] | None = None  # where to say which weight files were taken from where
-
-
-@dataclass
-class _Method:
-    spec: str  # as given, e.g. "esrgan:psnr"
-    info: Any
-    variant: str | None
-    target: Target | None = None  # its options (srbench.options)
-    weights: dict[int, dict[str, Any]] = field(default_factory=dict)  # scale -> file name -> ResolvedWeight
-    models: dict[int, Any] = field(default_factory=dict)
-
-    @property
-    def base_label(self) -> str:
-        return self.info.name if not self.variant or self.variant == self.info.default_variant else f"{self.info.name}:{self.variant}"
-
-    @property
-    def label(self) -> str:
-        """``dsrvae``, ``esrgan:psnr``, ``dsrvae[latent=zero]``: variant and identity options included."""
-        return option_label(self.base_label, self.target.identity() if self.target else {})
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """What the loader gets: the given options (parsed) plus the declared defaults."""
-        return self.target.loader_options() if self.target else {}
-
-    def weights_sha(self, scale: int) -> str:
-        files = self.weights.get(scale, {})
-        return ";".join(files[k].sha256 for k in sorted(files))
-
-    def identity(self, scale: int) -> dict[str, Any]:
-        return {
-            "method": self.info.name,
-            "variant": self.variant,
-            "adapter_version": self.info.adapter_version,
-            "weights": self.weights_sha(scale),
-            "options": self.target.identity_key() if self.target else {},
-        }
-
-
-def default_metrics() -> list[str]:
-    """The metrics computed when --metrics is not given (psnr_y, ssim_y)."""
-    return [n for n, m in registry.metrics().items() if m.default]
-
-
-def _check_metric_available(info) -> None:
-    missing = info.missing_requirements()
-    if missing:
-        extra = f" (pip install 'srbench[{info.extra}]')" if info.extra else ""
-        raise MissingDependencyError(
-            f"metric {info.name!r} needs the Python package(s) {', '.join(missing)}{extra}"
-        )
-
-
-def default_out_dir() -> Path:
-    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-
-
-def _validate(cfg: RunConfig):
-    """Names, scales, protocols and options of the run, checked before anything is loaded or computed.
-
-    Returns (methods, dataset specs, metric infos, the degradation's option target or None)."""
-    if cfg.protocol not in protocols.PROTOCOLS:
-        raise SrbenchError(f"unknown protocol {cfg.protocol!r}; choose from {', '.join(protocols.PROTOCOLS)}")
-    if cfg.samples < 1:
-        raise SrbenchError("--samples must be at least 1")
-    methods = []
-    for spec in cfg.methods:
-        info, variant = registry.get_method(spec)
-        for s in cfg.scales:
-            if s not in info.scales:
-                raise SrbenchError(f"method {info.name!r} supports scales {list(info.scales)}, not x{s}")
-        if cfg.protocol not in info.protocols:
-            raise SrbenchError(
-                f"method {info.name!r} does not support the {cfg.protocol!r} protocol (supports: {', '.join(info.protocols)})"
-            )
-        m = _Method(spec, info, variant)
-        m.target = Target("method", info.name, m.base_label, info.options)
-        methods.append(m)
-    deg_target = None
-    if cfg.degradation is not None:
-        from srbench.degradations import get_degradation
-
-        if cfg.protocol != "rgb":
-            raise SrbenchError("--degradation works with the rgb protocol only")
-        dinfo = get_degradation(cfg.degradation)
-        for s in cfg.scales:
-            if s not in dinfo.scales:
-                raise SrbenchError(f"degradation {dinfo.name!r} supports scales {list(dinfo.scales)}, not x{s}")
-        deg_target = Target("degradation", dinfo.name, cfg.degradation, dinfo.options)
-    assign(cfg.options, [m.target for m in methods] + ([deg_target] if deg_target else []))
-    labels = [m.label for m in methods]
-    twice = sorted({lab for lab in labels if labels.count(lab) > 1})
-    if twice:
-        raise SrbenchError(f"method {', '.join(twice)} is named twice in --methods; each method label must be unique")
-    dsets = [ds_mod.get_spec(d) for d in cfg.datasets]
-    for d in dsets:
-        for s in cfg.scales:
-            if s not in d.scales:
-                raise SrbenchError(f"dataset {d.name!r} is declared for scales {list(d.scales)}, not x{s}")
-    names = cfg.metrics or default_metrics()
-    if cfg.samples > 1 and cfg.metrics is None and "diversity" in registry.metrics():
-        names = names + ["diversity"]
-    metrics = [registry.get_metric(n) for n in names]
-    for m in metrics:
-        _check_metric_available(m)
-    wrong = [m.name for m in metrics if cfg.protocol not in m.protocols]
-    if wrong:
-        ok = sorted(n for n, m in registry.metrics().items() if cfg.protocol in m.protocols)
-        raise SrbenchError(
-            f"metric(s) {', '.join(wrong)} are not defined under the {cfg.protocol!r} protocol: it scores single-channel "
-            f"Y planes, and a grey-image {wrong[0]} is not the {wrong[0]} papers report. Use --protocol rgb for them; "
-            f"under {cfg.protocol!r} use: {', '.join(ok)}"
-        )
-    return methods, dsets, metrics, deg_target
-
-
-def _preflight_metric_weights(metrics) -> None:
-    """Every weight file of every requested metric is present (or downloaded now): a missing one fails
-    here, before any SR image is computed. Cheap: no model is loaded."""
-    from srbench.metrics.weights_cache import resolve
-
-    for info in metrics:
-        for weight in info.weights:
-            resolve(weight, info.name)
-
-
-def _prepare_report_dir(report: Path | None) -> None:
-    if report is None:
-        return
-    try:
-        report.mkdir(parents=True, exist_ok=True)
-        probe = report / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputDirError(f"cannot write the report to {report}: {exc.strerror or exc}; choose another --report folder") from exc
-
-
-def config_key(cfg: RunConfig, methods, resolved, metrics, protocol_label: str) -> str:
-    """What makes two runs "the same command" for resuming a run folder (srbench.run_folder)."""
-    return json_key({
-        "methods": [{"label": m.label, **{f"x{s}": m.identity(s) for s in cfg.scales}} for m in methods],
-        "datasets": {r.name: r.pixel_manifest_sha256 for r in resolved},
-        "scales": list(cfg.scales),
-        "metrics": [mi.name for mi in metrics],
-        "protocol": protocol_label,
-        "seed": cfg.seed,
-        "samples": cfg.samples,
-    })
+__all__ = ["RunConfig", "Runner", "run"]
 
 
 def _check_sr(sr: Any, expect_hw: tuple[int, int], label: str, image: str, luma: bool) -> np.ndarray:
@@ -252,10 +85,12 @@ class Runner:
         self._stats: dict[str, Any] = {}
         self._degs: dict[int, Any] = {}
         self._deg_target: Target | None = None
+        self._reference = None  # the reference image set of fid_ref (srbench.reference_set)
+        self._reference_id: str | None = None
         self._writer: RunWriter | None = None
 
     # -- models -------------------------------------------------------------------------------
-    def _model(self, m: _Method, scale: int):
+    def _model(self, m: PlannedMethod, scale: int):
         if scale not in m.models:
             loader = registry.import_object(m.info.loader)
             model = loader(
@@ -281,10 +116,19 @@ class Runner:
 
     @property
     def protocol_label(self) -> str:
-        """The protocol column: ``rgb``, ``luma``, or ``rgb:<degradation>[options]`` for other LR degradations."""
+        """The run's degradation as part of the protocol column: ``rgb:<degradation>[options]``."""
         if self.cfg.degradation is None:
             return self.cfg.protocol
-        return f"{self.cfg.protocol}:{option_label(self.cfg.degradation, self._deg_target.identity())}"
+        return f"rgb:{option_label(self.cfg.degradation, self._deg_target.identity())}"
+
+    def _protocol(self, leg, scale: int) -> str:
+        """The protocol column of one (leg, scale): ``given`` for a dataset's own LR, else how the LR is made
+        (``rgb``, ``luma``, ``rgb:<degradation>``)."""
+        if lr_is_given(self.cfg, leg.spec, scale):
+            return protocols.GIVEN
+        if leg.protocol == "rgb" and self.cfg.degradation is not None:
+            return self.protocol_label
+        return leg.protocol
 
     def _metric(self, info):
         if info.name not in self.metric_fns:
@@ -296,15 +140,16 @@ class Runner:
         return self.metric_fns[info.name]
 
     # -- one image ----------------------------------------------------------------------------
-    def _sr_images(self, m: _Method, scale: int, prep, image: str, n: int, stats: dict) -> tuple[list[np.ndarray], list[str]]:
+    def _sr_images(self, m: PlannedMethod, scale: int, prep, image: str, n: int, stats: dict,
+                   protocol: str) -> tuple[list[np.ndarray], list[str]]:
         cfg = self.cfg
-        luma = cfg.protocol == "luma"
+        luma = protocol == "luma"
         stochastic = m.info.stochastic and n > 1
         base = {
             **m.identity(scale),
             "lr": array_key(np.asarray(prep.lr)),
             "scale": scale,
-            "protocol": cfg.protocol,
+            "protocol": protocols.base(protocol),  # the SR depends on the LR given, not on how it was made
         }
         if m.info.stochastic:
             base["seed"] = cfg.seed
@@ -340,34 +185,45 @@ class Runner:
         scored = []
         for k, sr in zip(keys, outs):
             sr = _check_sr(sr, expect, label, image, luma)
-            sr = protocols.to_scored(sr, prep, cfg.protocol)
+            sr = protocols.to_scored(sr, prep, protocols.base(protocol))
             self.sr_cache.put(k, sr)
             scored.append(sr)
         stats["sr_seconds"] += time.perf_counter() - t0
         stats["images_computed"] += 1
         return scored, keys
 
-    def _prepare(self, hr: np.ndarray, hr_key: str, scale: int):
-        """HR -> LR etc.; the rgb-protocol LR is cached by content (HR pixels, scale, degradation, seed)."""
+    def _prepare(self, ref, scale: int, protocol: str):
+        """(prepared images, HR key): the dataset's LR (``given``), or HR -> LR; the rgb-protocol LR is
+        cached by content (HR pixels, scale, degradation, seed)."""
+        if protocol == protocols.GIVEN:
+            lr = ds_mod.load_lr(ref, scale)
+            hr = ds_mod.load_hr(ref) if ref.path is not None else None
+            key = (ref.sha256 or array_key(hr)) if hr is not None else "lr-only:" + (ref.lr[scale].sha256 or array_key(lr))
+            return protocols.prepare_given(hr, lr, scale, ref.name), key
+        hr = ds_mod.load_hr(ref)
+        hr_key = ref.sha256 or array_key(hr)
+        return self._made(hr, hr_key, scale, protocols.base(protocol)), hr_key
+
+    def _made(self, hr: np.ndarray, hr_key: str, scale: int, base: str):
         cfg = self.cfg
+        if base != "rgb":  # luma LR is float and cheap: not cached
+            return protocols.prepare(hr, scale, base, None, cfg.seed)
         deg = self._degradation(scale)
-        if cfg.protocol != "rgb":  # luma LR is float and cheap: not cached
-            return protocols.prepare(hr, scale, cfg.protocol, deg, cfg.seed)
         key = json_key({"hr": hr_key, "scale": scale, "degradation": self._degradation_identity(scale),
                         "seed": cfg.seed if deg is not None and deg.stochastic else None,
                         "imresize": IMRESIZE_VERSION})
         lr = self.lr_cache.get(key)
-        prep = protocols.prepare(hr, scale, cfg.protocol, deg, cfg.seed, lr=lr)
+        prep = protocols.prepare(hr, scale, base, deg, cfg.seed, lr=lr)
         if lr is None:
             self.lr_cache.put(key, prep.lr)
         return prep
 
-    def _image_metric(self, info, sr, sr_key, hr_key, prep, scale, image) -> float:
+    def _image_metric(self, info, sr, sr_key, hr_key, prep, scale, image, protocol) -> float:
         key = json_key({"metric": info.name, "version": info.version, "sr": sr_key, "hr": hr_key,
-                        "scale": scale, "protocol": self.cfg.protocol})
+                        "scale": scale, "protocol": protocols.base(protocol)})
         val = self.values.get(key)
         if val is None:
-            ctx = MetricContext(scale=scale, lr=prep.lr, device=self.cfg.device, protocol=self.cfg.protocol, image=image)
+            ctx = MetricContext(scale=scale, lr=prep.lr, device=self.cfg.device, protocol=protocols.base(protocol), image=image)
             val = float(self._metric(info)(sr, prep.hr, ctx))
             self._stats["metric_values_computed"] += 1
             self.values.put(key, val if math.isfinite(val) else str(val))
@@ -377,19 +233,20 @@ class Runner:
     def run(self) -> Path:
         """Check and resolve everything, take the run folder, compute, write the results."""
         cfg = self.cfg
-        methods, resolved, metrics = self._setup()
+        run_plan, resolved = self._setup()
+        methods, metrics = run_plan.methods, run_plan.metrics
         out = Path(cfg.out) if cfg.out else default_out_dir()
-        key = config_key(cfg, methods, resolved, metrics, self.protocol_label)
+        key = config_key(cfg, run_plan, resolved, self.protocol_label, self._reference_id)
         with RunFolder(out, key, overwrite=cfg.overwrite, command=cfg.command) as folder:
             writer = self._writer = RunWriter(out)
-            writer.start({**self._manifest(methods, resolved, metrics), "config_key": key,
+            writer.start({**self._manifest(run_plan, resolved), "config_key": key,
                           "resumed_from": folder.resumed_from})
             timings: dict[str, Any] = {}
             try:
-                self._execute(methods, resolved, metrics, writer, timings)
+                self._execute(run_plan, resolved, writer, timings)
                 writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
-                rows = summarize(writer, methods_meta={m.label: m for m in methods}, datasets={r.name: r for r in resolved},
-                                 metric_versions=self.metric_versions, protocol=self.protocol_label)
+                rows = summarize(writer, methods_meta={m.label: m for m in methods}, datasets=resolved,
+                                 metric_versions=self.metric_versions)
                 writer.finish(rows, {"metrics": {k: {"provenance": v} for k, v in self.metric_prov.items()}})
             except BaseException as exc:
                 writer.update_manifest({"timings": timings, "metric_provenance": self.metric_prov})
@@ -400,7 +257,9 @@ class Runner:
     def _setup(self):
         """Everything that can fail without computing: names, options, weights, datasets, metric weights."""
         cfg = self.cfg
-        methods, dspecs, metrics, self._deg_target = _validate(cfg)
+        run_plan = plan(cfg)
+        self._deg_target = run_plan.deg_target
+        methods, metrics = run_plan.methods, run_plan.metrics
         # weights first: a method without weights refuses to run before anything is computed
         for m in methods:
             if m.info.learned:
@@ -412,35 +271,45 @@ class Runner:
                 for scale, files in sorted(m.weights.items()):
                     for name, w in sorted(files.items()):
                         cfg.log(f"weights: {m.label} x{scale} {w.describe()}")
-        resolved = [ds_mod.resolve(d.name, offline=cfg.offline) for d in dspecs]
-        _preflight_metric_weights(metrics)
-        for scale in cfg.scales:
-            self._degradation(scale)  # a learned degradation without weights fails now
+        resolved = {}
+        for leg in run_plan.legs:
+            d = leg.spec
+            resolved[d.name] = ds_mod.resolve(d.name, offline=cfg.offline,
+                                              scales=[s for s in cfg.scales if lr_is_given(cfg, d, s)])
+        preflight_metric_weights(metrics)
+        if cfg.fid_ref:
+            self._reference = reference_set(cfg.fid_ref, offline=cfg.offline)
+            self._reference_id = self._reference.identity
+        if any(leg.protocol == "rgb" for leg in run_plan.legs):
+            for scale in cfg.scales:
+                self._degradation(scale)  # a learned degradation without weights fails now
         self.metric_versions = {mi.name: mi.version for mi in metrics}
-        return methods, resolved, metrics
+        return run_plan, resolved
 
-    def _execute(self, methods, resolved, metrics, writer: RunWriter, timings: dict[str, Any]) -> None:
+    def _execute(self, run_plan, resolved, writer: RunWriter, timings: dict[str, Any]) -> None:
         cfg = self.cfg
-        image_metrics = [m for m in metrics if m.kind == "image"]
-        sample_metrics = [m for m in metrics if m.kind == "samples"]
-        set_metrics = [m for m in metrics if m.kind == "dataset"]
-        total = len(methods) * len(cfg.scales) * sum(len(r.images) for r in resolved)
+        methods = run_plan.methods
+        total = len(methods) * len(cfg.scales) * sum(len(resolved[leg.spec.name].images) for leg in run_plan.legs)
         bar = _progress(total, cfg.progress)
         try:
             for m in methods:
                 for scale in cfg.scales:
-                    for rd in resolved:
+                    for leg in run_plan.legs:
+                        rd = resolved[leg.spec.name]
+                        protocol = self._protocol(leg, scale)
+                        image_metrics = [mi for mi in leg.metrics if mi.kind == "image"]
+                        sample_metrics = [mi for mi in leg.metrics if mi.kind == "samples"]
+                        set_metrics = [mi for mi in leg.metrics if mi.kind == "dataset"]
                         stats = {"sr_seconds": 0.0, "metric_seconds": 0.0, "images_computed": 0, "images_cached": 0,
                                  "metric_values_computed": 0}
                         self._stats = stats
                         timings[f"{m.label}/{rd.name}/x{scale}"] = stats
-                        accs = {info.name: self._open_set_metric(info, m, rd, scale) for info in set_metrics}
+                        accs = {info.name: self._open_set_metric(info, m, rd, scale, protocol) for info in set_metrics}
                         for ref in rd.images:
                             bar.set_description(f"{m.label} {rd.name} x{scale} {ref.name}"[:60])
-                            hr = ds_mod.load_hr(ref)
-                            prep = self._prepare(hr, hr_key := ref.sha256 or array_key(hr), scale)
+                            prep, hr_key = self._prepare(ref, scale, protocol)
                             n = cfg.samples if m.info.stochastic else 1
-                            srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats)
+                            srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats, protocol)
                             if cfg.save_images:
                                 writer.save_reference(rd.name, scale, ref.name, prep.hr, prep.lr)
                                 writer.save_images(m.label, rd.name, scale, ref.name, srs, stochastic=m.info.stochastic and cfg.samples > 1)
@@ -449,33 +318,33 @@ class Runner:
                             with _metric_context(m, rd.name, ref.name, scale) as current:
                                 for info in image_metrics:
                                     current[0] = info.name
-                                    vals = [self._image_metric(info, sr, k, hr_key, prep, scale, ref.name) for sr, k in zip(srs, keys)]
+                                    vals = [self._image_metric(info, sr, k, hr_key, prep, scale, ref.name, protocol) for sr, k in zip(srs, keys)]
                                     if len(vals) > 1:
                                         rows += [(info.name, v, i) for i, v in enumerate(vals)]
                                     rows.append((info.name, float(np.mean(vals)), None))
                                 for info in sample_metrics:
                                     current[0] = info.name
-                                    rows += [(k, v, None) for k, v in self._samples_metric(info, srs, keys, hr_key, prep, scale, ref.name, cfg.samples).items()]
+                                    rows += [(k, v, None) for k, v in self._samples_metric(info, srs, keys, hr_key, prep, scale, ref.name, cfg.samples, protocol).items()]
                                 for info in set_metrics:
                                     current[0] = info.name
                                     key, acc = accs[info.name]
                                     if acc is not None:
-                                        ctx = MetricContext(scale=scale, lr=prep.lr, device=cfg.device, protocol=cfg.protocol, image=ref.name)
+                                        ctx = MetricContext(scale=scale, lr=prep.lr, device=cfg.device, protocol=protocols.base(protocol), image=ref.name)
                                         for sr in srs:
                                             acc.update(sr, prep.hr, ctx)
                             stats["metric_seconds"] += time.perf_counter() - t0
-                            writer.add_image_rows(m.label, rd.name, scale, ref.name, rows)
+                            writer.add_image_rows(m.label, rd.name, scale, protocol, ref.name, rows)
                             bar.update(1)
                         t0 = time.perf_counter()
                         with _metric_context(m, rd.name, None, scale) as current:
                             for info in set_metrics:
                                 current[0] = info.name
-                                writer.add_set_value(m.label, rd.name, scale, info.name, self._close_set_metric(info, *accs[info.name]), len(rd.images))
+                                writer.add_set_value(m.label, rd.name, scale, protocol, info.name, self._close_set_metric(info, *accs[info.name]), len(rd.images))
                         stats["metric_seconds"] += time.perf_counter() - t0
         finally:
             bar.close()
 
-    def _samples_metric(self, info, srs, keys, hr_key, prep, scale, image, n) -> dict[str, float]:
+    def _samples_metric(self, info, srs, keys, hr_key, prep, scale, image, n, protocol) -> dict[str, float]:
         if len(srs) == 1:
             # a deterministic method: all n samples would be identical, so diversity is 0 by definition
             if n == 1:
@@ -483,10 +352,10 @@ class Runner:
             self.metric_versions.setdefault(info.name, info.version)
             return {info.name: 0.0}
         key = json_key({"metric": info.name, "version": info.version, "sr": keys, "hr": hr_key,
-                        "scale": scale, "protocol": self.cfg.protocol})
+                        "scale": scale, "protocol": protocols.base(protocol)})
         val = self.values.get(key)
         if val is None:
-            ctx = MetricContext(scale=scale, lr=prep.lr, device=self.cfg.device, protocol=self.cfg.protocol, image=image)
+            ctx = MetricContext(scale=scale, lr=prep.lr, device=self.cfg.device, protocol=protocols.base(protocol), image=image)
             val = {k: float(v) for k, v in self._metric(info)(srs, prep.hr, ctx).items()}
             self._stats["metric_values_computed"] += 1
             self.values.put(key, val)
@@ -494,15 +363,20 @@ class Runner:
             self.metric_versions.setdefault(k, info.version)
         return val
 
-    def _open_set_metric(self, info, m: _Method, rd, scale: int):
+    def _open_set_metric(self, info, m: PlannedMethod, rd, scale: int, protocol: str):
         """(cache key, accumulator or None when the value is cached) for a dataset-level metric."""
+        given = protocol == protocols.GIVEN
         key = json_key({"metric": info.name, "version": info.version, **m.identity(scale), "dataset": rd.pixel_manifest_sha256,
-                        "scale": scale, "protocol": self.protocol_label, "degradation": self._degradation_identity(scale), "seed": self.cfg.seed if m.info.stochastic else None,
-                        "samples": self.cfg.samples if m.info.stochastic else 1, "metric_options": info.options})
+                        "scale": scale, "protocol": protocol,
+                        "degradation": None if given else self._degradation_identity(scale),
+                        "seed": self.cfg.seed if m.info.stochastic else None,
+                        "samples": self.cfg.samples if m.info.stochastic else 1, "metric_options": info.options,
+                        "reference_set": self._reference_id if info.reference_set else None})
         if self.values.get(key) is not None:
             return key, None
         factory = registry.import_object(info.factory)
-        return key, factory(device=self.cfg.device, **dict(info.options))
+        extra = {"reference": self._reference} if info.reference_set else {}
+        return key, factory(device=self.cfg.device, **dict(info.options), **extra)
 
     def _close_set_metric(self, info, key, acc) -> float:
         if acc is None:
@@ -536,11 +410,18 @@ class Runner:
                 "options": {k: str(v) for k, v in self._deg_target.loader_options().items()},
                 "provenance": {f"x{s}": self._degradation_identity(s)["provenance"] for s in self.cfg.scales}}
 
-    def _manifest(self, methods, resolved, metrics) -> dict[str, Any]:
+    def _manifest(self, run_plan, resolved) -> dict[str, Any]:
         cfg = self.cfg
+        methods, metrics = run_plan.methods, run_plan.metrics
         return {
             **provenance_header(cfg.device, cfg.command),
-            "protocol": self.protocol_label,
+            "protocol": self.protocol_label,  # how LR is made where a dataset gives none; per leg below
+            "legs": [{"dataset": leg.spec.name, "kind": leg.spec.kind,
+                      "protocol": {f"x{s}": self._protocol(leg, s) for s in cfg.scales},
+                      "metrics": [mi.name for mi in leg.metrics]} for leg in run_plan.legs],
+            "track": cfg.track,
+            "lr_source": cfg.lr_source,
+            "fid_ref": None if self._reference is None else self._reference.manifest(),
             "degradation": self._degradation_manifest(),
             "seed": cfg.seed,
             "samples": cfg.samples,
@@ -565,7 +446,7 @@ class Runner:
                 }
                 for m in methods
             },
-            "datasets": {r.name: r.manifest() for r in resolved},
+            "datasets": {name: r.manifest() for name, r in resolved.items()},
             "metrics": {
                 mi.name: {
                     "version": mi.version,
@@ -584,7 +465,7 @@ class Runner:
 
 
 @contextmanager
-def _metric_context(m: _Method, dataset: str, image: str | None, scale: int):
+def _metric_context(m: PlannedMethod, dataset: str, image: str | None, scale: int):
     """Turn an unexpected exception inside a metric into one line naming metric, method and image."""
     current = [None]
     try:

@@ -86,12 +86,22 @@ def test_version(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["run"], ["run", "-m", "bicubic"], ["run", "-m", "bicubic", "-d", "demo", "--scale", "four"]])
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["run"], ["run", "-m", "bicubic", "-d", "demo", "--scale", "four"]])
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as ei:
         main(argv)
     assert ei.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,expect", [
+    (["run", "-m", "bicubic"], "give --datasets (e.g. set5,urban100) or --track"),
+    (["run", "-m", "bicubic", "--track", "bicubic-x4", "--scale", "2"], "--track bicubic-x4 sets the datasets"),
+    (["run", "-m", "bicubic", "--track", "bicubic-x5"], "unknown track 'bicubic-x5'. Did you mean"),
+])
+def test_run_needs_datasets_or_one_track(argv, expect, capsys):
+    assert main(argv) == 2
+    assert expect in capsys.readouterr().err
 
 
 def test_error_exit_code_and_message_in_subprocess(tmp_path):

@@ -53,6 +53,9 @@ class MetricInfo:
     #: protocol hands metrics single-channel Y planes: only the Y-channel fidelity metrics accept them,
     #: so a grey-image LPIPS/NIQE/FID can never appear in a column of that name.
     protocols: tuple[str, ...] = ("rgb",)
+    #: a distribution metric that compares the SR set with a reference image set the user names
+    #: (``--fid-ref``, :mod:`srbench.reference_set`) instead of the paired HR; its factory gets ``reference=``
+    reference_set: bool = False
 
     @property
     def direction(self) -> str:

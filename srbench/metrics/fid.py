@@ -194,7 +194,7 @@ class FidAccumulator:
     """Dataset metric: ``update(sr, hr, ctx)`` per image, ``result()`` at the end, ``provenance()``."""
 
     def __init__(self, device: str = "cpu", patch: int | None = None, dims: int = 2048, batch_size: int = 50,
-                 metric: str | None = None):
+                 metric: str | None = None, reference=None):
         if patch is not None:
             patch = int(patch)
             if patch < 1:
@@ -202,7 +202,10 @@ class FidAccumulator:
         self.patch = patch
         self.dims = int(dims)
         self.batch_size = max(1, int(batch_size))
-        self.metric = metric or ("fid_patch" if patch else "fid")
+        if reference is not None and patch:
+            raise ValueError("a reference set is compared with whole images only (no patch mode)")
+        self.reference = reference  # srbench.reference_set.ReferenceSet: compare with it instead of the HR
+        self.metric = metric or ("fid_ref" if reference is not None else ("fid_patch" if patch else "fid"))
         self.device = device
         self.model, self.weight_path = get_inception(device, self.dims, self.metric)
         self.sr = GaussianStats(self.dims)
@@ -230,7 +233,12 @@ class FidAccumulator:
             out.append(pred.squeeze(3).squeeze(2).to("cpu", torch.float64).numpy())
         return np.concatenate(out) if out else np.empty((0, self.dims))
 
-    def update(self, sr: np.ndarray, hr: np.ndarray, ctx: MetricContext | None = None) -> None:
+    def update(self, sr: np.ndarray, hr: np.ndarray | None, ctx: MetricContext | None = None) -> None:
+        if self.reference is not None:  # the HR (if any) is not used: the reference set takes its place
+            self.images += 1
+            self._value = None
+            self.sr.add(self.features(_rgb(sr)[None]))
+            return
         sr, hr = _rgb(sr), _rgb(hr)
         if sr.shape != hr.shape:
             raise ValueError(f"FID: SR {sr.shape} and HR {hr.shape} differ in shape")
@@ -252,7 +260,34 @@ class FidAccumulator:
         self._value = None
 
     # -- result -----------------------------------------------------------------------------------
+    def _reference_stats(self) -> None:
+        """Features of the reference set into ``self.hr``: cached on disk per (set pixels, Inception file, dims)."""
+        if self.hr.n:
+            return
+        from srbench import paths
+        from srbench.fsutil import atomic_write_with
+        from srbench.hashing import json_key
+        from srbench.metrics.weights_cache import sha256_of
+
+        key = json_key({"reference": self.reference.identity, "weights": sha256_of(self.weight_path), "dims": self.dims,
+                        "version": 1})
+        cached = paths.home() / "cache" / "fid_ref" / f"{key}.npz"
+        if cached.is_file():
+            with np.load(cached) as z:
+                self.hr.n, self.hr.mean, self.hr.m2 = int(z["n"]), z["mean"], z["m2"]
+            return
+        for img in self.reference.images():
+            self.hr.add(self.features(_rgb(img)[None]))
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.savez(f, n=self.hr.n, mean=self.hr.mean, m2=self.hr.m2)
+
+        atomic_write_with(cached, write, suffix=".npz")
+
     def result(self) -> float:
+        if self.reference is not None:
+            self._reference_stats()
         if self._value is None:
             if self.sr.n < 2 or self.hr.n < 2:
                 from srbench.errors import SrbenchError
@@ -277,6 +312,7 @@ class FidAccumulator:
             "protocol": f"pytorch-fid: TF-2015 FID Inception, block dims={self.dims} (2048 = pool3), bilinear "
                         f"resize to 299, unbiased covariance, calculate_frechet_distance eps={FID_EPS:g}",
             "mode": "patch" if self.patch else "whole-image",
+            "reference_set": None if self.reference is None else self.reference.manifest(),
             "patch": self.patch,
             "patch_grid": "non-overlapping, top-left anchored, remainder dropped" if self.patch else None,
             "dims": self.dims,
@@ -295,6 +331,15 @@ class FidAccumulator:
 def fid(device: str = "cpu", patch: int | None = None, dims: int = 2048, batch_size: int = 50) -> FidAccumulator:
     """Factory of the ``fid`` / ``fid_patch`` accumulators (``patch=None``: whole images)."""
     return FidAccumulator(device=device, patch=patch, dims=dims, batch_size=batch_size)
+
+
+def fid_ref(device: str = "cpu", reference=None, dims: int = 2048, batch_size: int = 50) -> FidAccumulator:
+    """Factory of ``fid_ref``: the SR set against ``reference`` (a :class:`srbench.reference_set.ReferenceSet`)."""
+    if reference is None:
+        from srbench.errors import SrbenchError
+
+        raise SrbenchError("fid_ref needs a reference image set (srbench run --fid-ref DATASET|FOLDER)")
+    return FidAccumulator(device=device, dims=dims, batch_size=batch_size, reference=reference)
 
 
 _CONV = ("pytorch-fid protocol: RGB uint8/255, grey replicated; InceptionV3 (TF 2015-12-05 FID weights) pool3 "
@@ -332,5 +377,23 @@ METRICS = [
         weights=(FID_WEIGHT,),
         reference="pytorch_fid.fid_score.calculate_frechet_distance on the same features; set vs itself = 0",
         options={"patch": 64},
+    ),
+    MetricInfo(
+        name="fid_ref",
+        description="FID between the SR set and a reference image set named with --fid-ref (pytorch-fid)",
+        higher_is_better=False,
+        full_reference=False,
+        kind="dataset",
+        version="1",
+        factory="srbench.metrics.fid:fid_ref",
+        convention=_CONV.replace("SR set vs HR set (HR modcropped)", "SR set vs the --fid-ref set (a dataset's "
+                                 "HR, an LR-only set's LR, or a folder; whole images, any sizes)")
+                   + "; no pairing with HR: runs on LR-only datasets; reference statistics cached per set pixels",
+        extra="torch",
+        requires=("torch", "torchvision", "pytorch_fid", "scipy"),
+        weights=(FID_WEIGHT,),
+        reference="equals fid when the reference set is the HR set itself (test); pytorch-fid "
+                  "calculate_frechet_distance on the same features",
+        reference_set=True,
     ),
 ]
