@@ -52,8 +52,9 @@ def _planes(sr: np.ndarray, hr: np.ndarray, ctx: MetricContext) -> tuple[np.ndar
 
 RGB_CONVENTION = (
     "SR and HR uint8 RGB, no colour conversion (single-channel images: their one channel); HR modcropped; "
-    "shave = scale px per border (as psnr_y); float64; dataset mean of per-image values"
+    "shave = scale px per border (as psnr_y); float64"
 )
+_MEAN = "; dataset mean of per-image values"
 
 
 def _rgb_pair(sr: np.ndarray, hr: np.ndarray, ctx: MetricContext) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +161,7 @@ METRICS = [
         version="1",
         factory="srbench.metrics.fidelity:psnr_rgb",
         protocols=("rgb",),
-        convention=RGB_CONVENTION + "; MSE of all channels together, peak 255",
+        convention=RGB_CONVENTION + "; one MSE over all pixels and channels, peak 255" + _MEAN,
         reference=(
             "scikit-image peak_signal_noise_ratio and a NumPy transcription of BasicSR "
             "calculate_psnr(test_y_channel=False), both within 1e-12 dB (measured: 0) (tests/metrics/test_fidelity.py)"
@@ -176,7 +177,7 @@ METRICS = [
         factory="srbench.metrics.fidelity:ssim_rgb",
         protocols=("rgb",),
         convention=RGB_CONVENTION + "; per channel: 11x11 Gaussian sigma 1.5, K=(0.01,0.03), L=255, valid region "
-        "only; mean of the channel values",
+        "only; mean of the channel values" + _MEAN,
         reference=(
             "scikit-image structural_similarity(channel_axis=-1, gaussian_weights=True, sigma=1.5, "
             "use_sample_covariance=False, data_range=255) and a NumPy transcription of BasicSR "
