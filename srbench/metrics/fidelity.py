@@ -13,8 +13,8 @@ Two SSIM conventions circulate in the tables SR papers copy, and this module off
   full map). The Set14 column comes from it (measured 0.8689/0.7742/0.7026 vs the table's
   0.8688/0.7742/0.7027; ``ssim_y`` gives 0.8687/0.7736/0.7019).
 
-``psnr_rgb`` / ``ssim_rgb`` are for the papers and challenges that score RGB instead of Y (e.g. NTIRE
-2020 Real-World SR): the same uint8 SR, modcropped HR and shave (:func:`srbench.conventions.shave`,
+``psnr_rgb`` / ``ssim_rgb`` are for the papers and challenges that score RGB instead of Y (the
+BasicSR / scikit-image defaults): the same uint8 SR, modcropped HR and shave (:func:`srbench.conventions.shave`,
 ``scale`` px per border) and the same :mod:`srbench.metrics.fidelity_math` functions, on the three RGB
 channels without colour conversion:
 
