@@ -1,10 +1,14 @@
-"""PSNR and SSIM on luminance planes, float64, as in the published SR tables.
+"""PSNR and SSIM, float64, as in the published SR tables (one implementation for every fidelity metric).
 
 SSIM follows Wang et al.'s reference ``ssim_index.m`` (2004): 11x11 Gaussian window with sigma 1.5,
-K = (0.01, 0.03), L = 255, ``filter2(..., 'valid')`` (no padding), mean of the SSIM map. scikit-image's
-``structural_similarity`` with ``gaussian_weights=True, use_sample_covariance=False, data_range=255``
-agrees in the interior but averages over a border-cropped full map instead of the valid region, so it
-is used only as a cross-check in the tests.
+K = (0.01, 0.03), L = 255, ``filter2(..., 'valid')`` (no padding), mean of the SSIM map.
+scikit-image's ``structural_similarity`` with ``gaussian_weights=True, sigma=1.5,
+use_sample_covariance=False, data_range=255`` computes the full map with reflect padding and then
+averages it with a 5-pixel border cropped (``crop(S, (win_size - 1) // 2)``, win_size 11): that is the
+valid region, so its value equals :func:`ssim` up to float rounding (measured: <= 3e-16). Its
+defaults (7x7 uniform window, sample covariance) give a different number. Multi-channel images:
+:func:`ssim_channels` (mean of the per-channel SSIMs, as ``channel_axis=-1`` there and BasicSR's
+``calculate_ssim``); PSNR of a multi-channel image is one MSE over all pixels and channels.
 """
 
 from __future__ import annotations
@@ -51,6 +55,22 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     """Mean SSIM of two single-channel images (Wang et al. 2004, valid filtering)."""
     return _ssim(a, b, data_range, _filter_valid)
+
+
+def ssim_channels(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """Mean over channels of :func:`ssim` for HxWxC images; an HxW image is one channel.
+
+    As BasicSR's ``calculate_ssim(test_y_channel=False)`` and scikit-image's
+    ``structural_similarity(..., channel_axis=-1)``: each channel's SSIM map is averaged over its valid
+    region, then the C values are averaged (equal weights).
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape or a.ndim not in (2, 3):
+        raise ValueError(f"SSIM needs two equally shaped HxW or HxWxC images, got {a.shape} and {b.shape}")
+    if a.ndim == 2:
+        return ssim(a, b, data_range)
+    return float(np.mean([ssim(a[:, :, c], b[:, :, c], data_range) for c in range(a.shape[2])]))
 
 
 def ssim_matlab(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:

@@ -1,4 +1,5 @@
-"""LR-PSNR (NTIRE21 "Learning the Super-Resolution Space") against the official code's numbers.
+"""LR-PSNR (NTIRE21 "Learning the Super-Resolution Space") against the official code's numbers, and
+LR-SSIM (srbench's SSIM on the same pairs) against scikit-image.
 
 Golden values: tests/fixtures/ntire21/ (README.md there says how they were produced with the official
 andreas128/NTIRE21_Learning_SR_Space measure.py + imresize.py).
@@ -22,8 +23,12 @@ from srbench.metrics.base import MetricContext
 from srbench.metrics.lr_consistency import (
     METRICS,
     crop_multiple,
+    lr_pair,
     lr_psnr,
     lr_psnr_input,
+    lr_ssim,
+    lr_ssim_input,
+    lr_ssim_official,
     ntire_crop,
     ntire_imresize,
     psnr_uint8,
@@ -34,6 +39,9 @@ GOLDEN = json.loads((FIX / "golden.json").read_text())
 
 #: LR-PSNR is reproduced bit for bit (same resizer output, same float64 MSE): only float noise allowed.
 TOL_LR_PSNR = 1e-9
+#: LR-SSIM vs skimage.metrics.structural_similarity (Wang options) on the same downscaled pairs: float
+#: rounding only (measured: <= 3e-16)
+TOL_LR_SSIM = 1e-12
 
 
 def _read(path: Path) -> np.ndarray:
@@ -173,3 +181,105 @@ def test_metadata_and_light_import():
     assert names["lr_psnr_input"].kind == "image"
     code = "import sys, srbench.metrics.lr_consistency; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- LR-SSIM ------------------------------------------------------------------------------------------
+
+
+def _sk_ssim(a, b):
+    from skimage.metrics import structural_similarity
+
+    return structural_similarity(a, b, channel_axis=-1 if a.ndim == 3 else None, gaussian_weights=True,
+                                 sigma=1.5, use_sample_covariance=False, data_range=255)
+
+
+def _x4_cases():
+    for name in GOLDEN["x4"]["images"]:
+        for k in range(len(GOLDEN["x4"]["per_sample"][name]["lr_psnr"])):
+            yield name, k
+
+
+@pytest.mark.parametrize("name,k", list(_x4_cases()))
+def test_lr_ssim_matches_skimage_on_the_lr_psnr_pairs(name, k):
+    hr = _read(FIX / "x4" / "hr" / f"{name}.png")
+    sr = _read(FIX / "x4" / "sr" / f"{name}_s{k}.png")
+    a, b = lr_pair(sr, hr, 4)
+    # the pair is the one the official LR-PSNR was computed on (golden value, bit for bit)
+    assert abs(psnr_uint8(a, b) - GOLDEN["x4"]["per_sample"][name]["lr_psnr"][k]) <= TOL_LR_PSNR
+    v = lr_ssim()(sr, hr, MetricContext(scale=4, image=name))
+    assert abs(v - _sk_ssim(a, b)) <= TOL_LR_SSIM
+    assert v == lr_ssim_official(sr, hr, 4)
+    assert 0.9 < v < 0.999  # the noisy samples are not their HR's downscale
+
+
+def test_lr_ssim_matches_skimage_on_a_photo():
+    # the fixture LRs are tiny (16x16, 14x12: a 6x6 / 4x2 valid region); a 128x128 LR tests the interior
+    from skimage import data as skdata
+
+    hr = skdata.astronaut()
+    lr = imresize(hr, 1 / 4)
+    noise = np.random.default_rng(5).normal(0, 6, hr.shape)
+    sr = np.clip(imresize(lr, 4) + noise, 0, 255).round().astype(np.uint8)
+    ctx = MetricContext(scale=4, lr=lr)
+    a, b = lr_pair(sr, hr, 4)
+    assert a.shape == (128, 128, 3)
+    assert abs(lr_ssim()(sr, hr, ctx) - _sk_ssim(a, b)) <= TOL_LR_SSIM
+    assert abs(lr_ssim_input()(sr, hr, ctx) - _sk_ssim(a, lr)) <= TOL_LR_SSIM
+
+
+def test_lr_ssim_is_rgb_mean_not_y_and_not_skimage_defaults():
+    from skimage.metrics import structural_similarity
+
+    from srbench.conventions import to_luma
+    from srbench.metrics.fidelity_math import ssim
+
+    hr = _read(FIX / "x4" / "hr" / "img0.png")
+    sr = _read(FIX / "x4" / "sr" / "img0_s3.png")
+    a, b = lr_pair(sr, hr, 4)
+    v = lr_ssim()(sr, hr, MetricContext(scale=4))
+    assert v == pytest.approx(np.mean([ssim(a[..., c], b[..., c]) for c in range(3)]), abs=1e-15)
+    assert abs(v - ssim(to_luma(a), to_luma(b))) > 1e-3
+    assert abs(v - structural_similarity(a, b, channel_axis=-1, data_range=255)) > 1e-3
+
+
+def test_lr_ssim_input_equals_lr_ssim_when_lr_is_official_downscale():
+    hr = _read(FIX / "x4" / "hr" / "img1.png")
+    sr = _read(FIX / "x4" / "sr" / "img1_s1.png")
+    lr = ntire_imresize(ntire_crop(hr, 4), 1 / 4)
+    ctx = MetricContext(scale=4, lr=lr)
+    assert lr_ssim_input()(sr, hr, ctx) == lr_ssim()(sr, hr, ctx)
+    # against the MATLAB-bicubic LR the method was given (fixture lr/): skimage on the same pair
+    given = _read(FIX / "x4" / "lr" / "img1.png")
+    v = lr_ssim_input()(sr, hr, MetricContext(scale=4, lr=given))
+    a = ntire_imresize(ntire_crop(sr, 4), 1 / 4)
+    assert abs(v - _sk_ssim(a, given[: a.shape[0], : a.shape[1]])) <= TOL_LR_SSIM
+    assert v != lr_ssim()(sr, hr, ctx)  # MATLAB's border rule differs from the official resizer's
+    with pytest.raises(ValueError, match="needs the LR"):
+        lr_ssim_input()(sr, hr, MetricContext(scale=4))
+
+
+def test_lr_ssim_grey_exact_copy_and_small_images():
+    hr = _read(FIX / "x4" / "hr" / "img0.png")
+    sr = _read(FIX / "x4" / "sr" / "img0_s0.png")
+    ctx = MetricContext(scale=4)
+    g = lr_ssim()(sr[:, :, 1], hr[:, :, 1], ctx)
+    assert abs(g - _sk_ssim(*lr_pair(sr[:, :, 1], hr[:, :, 1], 4))) <= TOL_LR_SSIM
+    rgb = [np.repeat(x[:, :, 1:2], 3, axis=2) for x in (sr, hr)]
+    assert lr_ssim()(*rgb, ctx) == pytest.approx(g, abs=1e-15)
+    assert lr_ssim()(hr.copy(), hr, ctx) == pytest.approx(1.0, abs=1e-15)
+    # x8 fixture: 72x64 HR -> 9x8 LR, smaller than the 11x11 window
+    hr8 = _read(FIX / "x8" / "hr" / "img0.png")
+    with pytest.raises(ValueError, match="at least 11x11"):
+        lr_ssim()(hr8.copy(), hr8, MetricContext(scale=8))
+    with pytest.raises(TypeError, match="uint8"):
+        lr_ssim()(sr.astype(np.float32), hr.astype(np.float32), ctx)
+
+
+def test_lr_ssim_metadata():
+    names = {m.name: m for m in METRICS}
+    for name, full_ref in (("lr_ssim", True), ("lr_ssim_input", False)):
+        m = names[name]
+        assert m.kind == "image" and m.higher_is_better and m.version == "1" and m.full_reference is full_ref
+        assert m.protocols == ("rgb",) and m.factory == f"srbench.metrics.lr_consistency:{name}"
+        assert "structural_similarity" in m.reference and f"{TOL_LR_SSIM:g}" in m.reference
+        assert "mean over the channels" in m.convention
