@@ -76,12 +76,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def cmd_run(args) -> int:
-    import signal
-
-    from srbench.plan import RunConfig, prepare_report_dir
-    from srbench.results import format_summary, read_summary
-    from srbench.runner import run
+def config_from_args(args):
+    """The :class:`srbench.plan.RunConfig` of parsed ``srbench run`` arguments (a track filled in)."""
+    from srbench.plan import RunConfig
 
     options = dict(args.option)
     if args.ref is not None:
@@ -109,6 +106,17 @@ def cmd_run(args) -> int:
         apply_track(cfg, args.track)
     elif not args.datasets:
         raise SrbenchError("give --datasets (e.g. set5,urban100) or --track (see `srbench list tracks`)")
+    return cfg
+
+
+def cmd_run(args) -> int:
+    import signal
+
+    from srbench.plan import prepare_report_dir
+    from srbench.results import format_summary, read_summary
+    from srbench.runner import run
+
+    cfg = config_from_args(args)
     if args.report not in (None, True):
         prepare_report_dir(args.report)  # an unwritable --report folder fails before any work
 

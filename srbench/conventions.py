@@ -13,6 +13,16 @@ from srbench.imresize import matlab_round
 #: Seed used when a run does not name one.
 DEFAULT_SEED = 0
 
+
+def image_seed(seed: int, image_key: str) -> int:
+    """The seed a stochastic *degradation* uses for one image: derived from the run's seed and the image's
+    pixel hash, so every image gets its own noise field (one seed for all would give every same-size image
+    the same noise) and the same image always gets the same one. Methods' ``sample(lr, n, seed)`` get the
+    run's seed itself, as their official test scripts do."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"{int(seed)}:{image_key}".encode()).digest()[:4], "little")
+
 #: ITU-R BT.601 luma with the studio-range offset, as MATLAB's ``rgb2ycbcr`` (inputs scaled to [0, 1]).
 _BT601_Y = np.array([65.481, 128.553, 24.966], dtype=np.float64)
 

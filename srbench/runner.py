@@ -21,6 +21,7 @@ from srbench import datasets as ds_mod
 from srbench import protocols, registry
 from srbench import weights as weights_mod
 from srbench.cache import ImageCache, ValueCache
+from srbench.conventions import image_seed
 from srbench.errors import MethodFailedError, MethodOutputError, SrbenchError
 from srbench.hashing import array_key, json_key
 from srbench.imresize import VERSION as IMRESIZE_VERSION
@@ -209,11 +210,12 @@ class Runner:
         if base != "rgb":  # luma LR is float and cheap: not cached
             return protocols.prepare(hr, scale, base, None, cfg.seed)
         deg = self._degradation(scale)
+        seed = image_seed(cfg.seed, hr_key)  # each image its own draw of a stochastic degradation
         key = json_key({"hr": hr_key, "scale": scale, "degradation": self._degradation_identity(scale),
-                        "seed": cfg.seed if deg is not None and deg.stochastic else None,
+                        "seed": seed if deg is not None and deg.stochastic else None,
                         "imresize": IMRESIZE_VERSION})
         lr = self.lr_cache.get(key)
-        prep = protocols.prepare(hr, scale, base, deg, cfg.seed, lr=lr)
+        prep = protocols.prepare(hr, scale, base, deg, seed, lr=lr)
         if lr is None:
             self.lr_cache.put(key, prep.lr)
         return prep

@@ -65,18 +65,12 @@ def _parse(argv: list[str], monkeypatch):
 
 
 def _check_run(args) -> bool:
-    """Validate a parsed ``srbench run``; True when it can run offline without weights."""
-    from srbench.runner import RunConfig, _validate
+    """Validate a parsed ``srbench run`` as the CLI would; True when it can run offline without weights."""
+    from srbench.cli import config_from_args
+    from srbench.plan import plan
 
-    options = dict(args.option)
-    for key, value in (("ref", args.ref), ("tile", args.tile), ("tile_overlap", args.tile_overlap)):
-        if value is not None:
-            options[key] = value
-    cfg = RunConfig(methods=args.methods, datasets=args.datasets, scales=args.scale, metrics=args.metrics,
-                    protocol=args.protocol, seed=args.seed, samples=args.samples, options=options,
-                    degradation=args.degradation)
-    methods, dsets, _, _ = _validate(cfg)
-    return not any(m.info.learned for m in methods) and not any(d.user_supplied for d in dsets)
+    p = plan(config_from_args(args))
+    return not any(m.info.learned for m in p.methods) and not any(leg.spec.user_supplied for leg in p.legs)
 
 
 def test_the_docs_have_commands():

@@ -185,7 +185,11 @@ def ntire_crop(img: np.ndarray, scale: int) -> np.ndarray:
     return img[: (h // m) * m, : (w // m) * m]
 
 
-def _check(sr: np.ndarray, hr: np.ndarray, ctx: MetricContext) -> None:
+def _check(sr: np.ndarray, hr: np.ndarray | None, ctx: MetricContext) -> None:
+    if hr is None:  # an LR-only dataset: the *_input metrics compare with the given LR alone
+        if sr.dtype != np.uint8:
+            raise TypeError(f"LR-PSNR / LR-SSIM take uint8 images, got {sr.dtype} ({ctx.image})")
+        return
     if sr.shape != hr.shape:
         raise ValueError(f"SR {sr.shape} and HR {hr.shape} differ in shape ({ctx.image})")
     if sr.dtype != np.uint8 or hr.dtype != np.uint8:

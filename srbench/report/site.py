@@ -42,7 +42,7 @@ from srbench.report.data import (
 )
 
 MARKER = ".srbench-site"
-_OWNED = ("assets", "runs", "img", "plots")
+_OWNED = ("assets", "runs", "img", "plots", "tracks")
 _OWNED_FILES = ("index.html", "leaderboard.json", "compare.json")
 
 
@@ -415,6 +415,41 @@ def _run_page(board: Board, run: Run, out: Path, env, footer) -> None:
     (folder / "index.html").write_text(html, encoding="utf-8")
 
 
+def _track_pages(board: Board, out: Path, env, footer, plots: dict, image_links: dict) -> list[dict]:
+    """One page per track named in the runs' manifests (``tracks/<name>.html``): the track's protocol and
+    source, and the leaderboards of the tables its runs filled."""
+    names = sorted({str(r.manifest["track"]) for r in board.runs if r.manifest.get("track")})
+    pages = []
+    for name in names:
+        track = _track_meta(name, board)
+        mine = [t for t in board.tables
+                if any(c.run.manifest.get("track") == name for row in t.rows for c in row.cells.values())]
+        views = [_table_view(board, t, "../", plots.get(t.id), image_links.get(t.id)) for t in mine]
+        stem = safe_name(name)
+        folder = out / "tracks"
+        folder.mkdir(parents=True, exist_ok=True)
+        html = env.get_template("track.html").render(root="../", footer=footer, title=f"track {name}", track=track,
+                                                     tables=views)
+        (folder / f"{stem}.html").write_text(html, encoding="utf-8")
+        pages.append({"name": name, "title": track["title"], "href": f"tracks/{stem}.html", "n_tables": len(views)})
+    return pages
+
+
+def _track_meta(name: str, board: Board) -> dict:
+    """The track's declaration (srbench.tracks), or what the runs' manifests say of an unknown one."""
+    try:
+        from srbench.tracks import TRACKS
+    except Exception:  # noqa: BLE001 - the report works from run folders alone
+        TRACKS = {}
+    t = TRACKS.get(name)
+    if t is None:
+        return {"name": name, "title": "(not declared in this srbench)", "scale": "?", "datasets": [], "legs": [],
+                "samples": 1, "source": "unknown", "official": "unknown", "tables": [], "notes": ""}
+    return {"name": t.name, "title": t.title, "scale": t.scale, "datasets": t.datasets, "samples": t.samples,
+            "legs": [{"dataset": leg.dataset, "protocol": leg.protocol, "metrics": list(leg.metrics or ())} for leg in t.legs],
+            "source": t.source, "official": t.official, "tables": list(t.tables), "notes": t.notes}
+
+
 def _timing_text(value) -> str:
     """``{"sr_seconds": 15.418262597, "images_computed": 5}`` -> ``images_computed=5, sr_seconds=15.42``."""
     def one(v):
@@ -469,16 +504,18 @@ def build_site(run_dirs: list[Path], out: Path, compare_json: Path | None = None
     }
     (out / "leaderboard.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    tables = []
+    tables, plots, image_links = [], {}, {}
     for table in board.tables:
         plot = pd_plot(table, out / "plots" / f"pd_{table.id}.png", out / "plots" / f"pd_{table.id}.svg")
         if plot is not None:
             plot.update(png=f"plots/pd_{table.id}.png", svg=f"plots/pd_{table.id}.svg")
         images = _image_pages(board, table, out, env, crop, full_images, footer_for)
+        plots[table.id], image_links[table.id] = plot, images
         tables.append(_table_view(board, table, "", plot, images))
 
     for run in board.runs:
         _run_page(board, run, out, env, footer_for("../../"))
+    tracks = _track_pages(board, out, env, footer_for("../"), plots, image_links)
 
     regressions = None
     if compare_rows is not None:
@@ -488,7 +525,7 @@ def build_site(run_dirs: list[Path], out: Path, compare_json: Path | None = None
 
     html = env.get_template("index.html").render(
         root="", footer=footer_for(""), title=title, tables=tables, methods=list(board.methods.values()),
-        regressions=regressions, runs=board.runs,
+        regressions=regressions, runs=board.runs, tracks=tracks,
     )
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")

@@ -208,7 +208,8 @@ def test_metadata():
     from srbench.metrics.fid import METRICS
 
     info = {m.name: m for m in METRICS}
-    assert set(info) == {"fid", "fid_patch"}
+    assert set(info) == {"fid", "fid_patch", "fid_ref"}
+    assert info["fid_ref"].reference_set and not info["fid_ref"].full_reference
     assert all(m.kind == "dataset" and not m.higher_is_better and m.extra == "torch" for m in info.values())
     assert info["fid_patch"].options == {"patch": 64} and not info["fid"].options
     assert info["fid"].weights[0].file == "pt_inception-2015-12-05-6726825d.pth"
@@ -263,3 +264,42 @@ def test_damaged_inception_in_torch_home_is_a_clear_error(tmp_path, monkeypatch,
     assert f"elete {path}: srbench downloads it again from {FID_WEIGHT.url}" in msg
     assert "weights_only" not in msg
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------------------------ fid_ref (--fid-ref)
+
+
+def test_fid_ref_equals_fid_when_the_reference_is_the_hr_set(torch_home, tmp_path, monkeypatch):
+    """fid_ref against a reference set = fid against the paired HR when that set *is* the HR (small dims,
+    so that 3 images give a finite distance quickly); the reference statistics are cached and reused."""
+    from srbench.metrics.fid import FidAccumulator, fid_ref
+    from srbench.reference_set import reference_set
+
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "home"))
+    hrs = [_smooth((40, 48, 3), 20 + i) for i in range(3)]
+    srs = [_smooth((40, 48, 3), 30 + i) for i in range(3)]
+    folder = tmp_path / "ref"
+    folder.mkdir()
+    for i, im in enumerate(hrs):
+        Image.fromarray(im).save(folder / f"{i}.png")
+    ref = reference_set(str(folder))
+    assert len(ref) == 3 and ref.kind == "folder"
+    paired, against = FidAccumulator(dims=64), fid_ref(reference=ref, dims=64)
+    for sr, hr in zip(srs, hrs):
+        paired.update(sr, hr)
+        against.update(sr, None)  # no HR needed: LR-only datasets can be scored
+    assert against.result() == pytest.approx(paired.result(), rel=1e-12, abs=1e-9)
+    cached = list((tmp_path / "home" / "cache" / "fid_ref").glob("*.npz"))
+    assert len(cached) == 1
+    again = fid_ref(reference=ref, dims=64)
+    for sr in srs:
+        again.update(sr, None)
+    assert again.result() == against.result()
+    assert again.provenance()["reference_set"]["pixel_manifest_sha256"] == ref.identity
+
+
+def test_fid_ref_needs_its_reference(torch_home):
+    from srbench.metrics.fid import fid_ref
+
+    with pytest.raises(SrbenchError, match="--fid-ref DATASET|FOLDER"):
+        fid_ref()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 
 import pytest
@@ -169,6 +171,10 @@ def test_factory_resolves_and_loads_its_weights(empty_torch_home, name):
     if info.missing_requirements():
         pytest.skip(f"{name} needs {info.missing_requirements()}")
     factory = registry.import_object(info.factory)
+    if info.reference_set:  # fid_ref: its factory also takes the reference set (--fid-ref)
+        from srbench.reference_set import ReferenceSet
+
+        factory = functools.partial(factory, reference=ReferenceSet("ref", "folder", "0" * 64, []))
     if info.weights:
         with pytest.raises(WeightsError) as err:
             factory(device="cpu", **dict(info.options))

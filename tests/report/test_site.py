@@ -354,3 +354,33 @@ def test_names_outside_the_safe_set_keep_their_images(tmp_path, monkeypatch):
     import re
 
     assert "sr_seconds=" in run_page and not re.search(r"_seconds=\d+\.\d{4,}", run_page)
+
+
+def test_lr_only_table_and_track_page(mirror, tmp_path, monkeypatch):
+    """An LR-only set: its table has only the no-reference columns, its per-image pages an LR and SR tile but
+    no HR; the run's track gets a page with its protocol and source."""
+    from srbench.report import build_site
+    from srbench.runner import RunConfig
+    from srbench.runner import run as run_srbench
+
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    out = run_srbench(RunConfig(methods=["bicubic"], datasets=["realsrset"], scales=[2], metrics=["niqe"],
+                                out=tmp_path / "run", save_images=True, progress=False, track="realsrset-nr"))
+    site = build_site([out], tmp_path / "site").parent
+    doc = parse_html(site / "index.html")
+    table = doc.find("table", id="table-realsrset_x2_given")
+    heads = [h.text.split()[0] for h in table.find("thead").find_all("th")]
+    assert heads == ["method", "niqe"]
+    page = (site / "img" / "realsrset_x2_given" / "Lincoln.html").read_text(encoding="utf-8")
+    assert "LR input" in page and "HR (ground truth)" not in page and "No images were saved" not in page
+    assert page.count("<img") >= 2
+    track = (site / "tracks" / "realsrset-nr.html").read_text(encoding="utf-8")
+    assert "RealSRSet x4, no-reference scores" in track and "cszn/BSRGAN" in track and "table-realsrset_x2_given" in track
+    assert 'href="tracks/realsrset-nr.html"' in (site / "index.html").read_text(encoding="utf-8")
+    links = parse_html(site / "tracks" / "realsrset-nr.html").find_all("a")
+    for a in links:
+        href = a.attrs.get("href", "")
+        if href and not href.startswith(("http", "#", "mailto")):
+            target = (site / "tracks" / href.split("#")[0]).resolve()
+            assert target.exists(), href
