@@ -184,6 +184,10 @@ def _legs(cfg: RunConfig) -> list[PlannedLeg]:
         metrics = [registry.get_metric(n) for n in names]
         for m in metrics:
             _check_metric_available(m)
+            wrong = [s for s in cfg.scales if m.scales is not None and s not in m.scales]
+            if wrong:
+                raise SrbenchError(f"metric {m.name} is defined for x{', x'.join(map(str, m.scales))} only "
+                                   f"(its challenge's convention), not x{wrong[0]}")
         out.append(PlannedLeg(spec, leg.protocol, metrics))
     return out
 

@@ -93,3 +93,10 @@ def test_list_tracks_says_what_runs_offline(mirror, capsys, monkeypatch):
     assert "source: " in out and "paper table: CycleSR Table 1" in out
     mild = out[out.index("  ntire2018-t2-mild"):]
     assert "not runnable offline here" in mild.splitlines()[1]
+
+
+def test_a_metric_defined_for_one_scale_is_refused_at_others(capsys, tmp_path):
+    assert main(["run", "-m", "bicubic", "-d", "demo", "--scale", "2", "--metrics", "psnr_ntire18",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "metric psnr_ntire18 is defined for x4 only" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

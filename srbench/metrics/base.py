@@ -56,6 +56,8 @@ class MetricInfo:
     #: a distribution metric that compares the SR set with a reference image set the user names
     #: (``--fid-ref``, :mod:`srbench.reference_set`) instead of the paired HR; its factory gets ``reference=``
     reference_set: bool = False
+    #: scales the metric's convention is defined for (None: any), checked before any work
+    scales: tuple[int, ...] | None = None
 
     @property
     def direction(self) -> str:

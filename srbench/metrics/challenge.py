@@ -396,7 +396,7 @@ METRICS = [
         "60x60 centre window, dB", "psnr_ntire18", NTIRE18_CONVENTION,
         "the scoring function run on 6 seeded synthetic misaligned pairs and 2 mirrored bicubic pairs "
         "(Urban100 img_004, Set5 baby; tests/fixtures/ntire18/golden.json); tolerance 1e-12 dB (measured "
-        "max 7.1e-15), best shift equal",
+        "max 7.1e-15), best shift equal", scales=(4,),
     ),
     _info(
         "ssim_ntire18", "NTIRE 2018 realistic-track SSIM (x4): best of the even shifts, 60x60 centre window",
@@ -404,6 +404,7 @@ METRICS = [
         "the scoring function with its myssim.py compare_ssim on the pairs of tests/fixtures/ntire18/golden.json; "
         "tolerance 1e-12 (measured max 1.5e-14), best shift equal; scikit-image's later 11-tap Gaussian "
         "(scikit-image PR 3802, 2019) in its place lowers the score by up to 5.1e-4 (recorded there too)",
+        scales=(4,),
     ),
     _info(
         "psnr_rgb_skimage", "PSNR on RGB uint8, no shave (scikit-image; NTIRE 2020 RWSR track 1 organisers' code), dB",
