@@ -17,6 +17,7 @@ import numpy as np
 
 from srbench import paths
 from srbench.errors import OutputDirError
+from srbench.fsutil import ensure_writable
 from srbench.images import read_image, write_png
 
 
@@ -48,10 +49,7 @@ class ValueCache:
         path = (root or paths.home() / "cache") / "metrics.sqlite"
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            probe = path.parent / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            ensure_writable(path.parent)
             self._db = sqlite3.connect(str(path), timeout=60, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, val TEXT NOT NULL)")

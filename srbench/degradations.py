@@ -93,12 +93,11 @@ class GaussianNoiseDegradation(Degradation):
 
     def __call__(self, img: np.ndarray, seed: int | None = None) -> np.ndarray:
         from srbench.conventions import DEFAULT_SEED, quantize
-        from srbench.imresize import imresize
 
         img = np.asarray(img)
         if img.dtype != np.uint8:
             raise TypeError(f"gauss-noise degradation takes uint8 images, got {img.dtype}")
-        lr = imresize(img, 1.0 / self.scale)
+        lr = BicubicDegradation(self.scale)(img)
         rng = np.random.Generator(np.random.PCG64(DEFAULT_SEED if seed is None else int(seed)))
         noise = rng.normal(0.0, self.sigma, size=lr.shape)
         return quantize(lr.astype(np.float64) + noise)
@@ -146,7 +145,7 @@ BUILTIN: list[DegradationInfo] = [
         notes=(
             "imresize(hr, 1/scale) with MATLAB's rules (uint8), then + noise drawn as "
             "numpy.random.Generator(PCG64(seed)).normal(0, sigma, LR shape) (float64, i.i.d. per pixel and "
-            "channel, on the [0, 255] scale; seed = srbench run --seed), then clipped and rounded half away "
+            "channel, on the [0, 255] scale; seed = srbench.conventions.image_seed of srbench run --seed and the image's pixels, so each image gets its own noise), then clipped and rounded half away "
             "from zero to uint8 (srbench.conventions.quantize). sigma is the standard deviation. Default 15: "
             "dSRVAE's BSD68 setting. Its Table 1 is headed 'BSD68 (sigma=15)' while its text says 'Gaussian "
             "noise of variance 15'; the baselines it lists (BM3D 31.07, TNRD 31.42, DnCNN 31.73, FFDNet "

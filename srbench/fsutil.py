@@ -46,6 +46,19 @@ def atomic_path(path: str | Path, suffix: str = ""):
             os.unlink(tmp)
 
 
+def ensure_writable(folder: str | Path) -> Path:
+    """Create ``folder`` (and parents) and prove a file can be written in it; ``OSError`` otherwise.
+
+    A probe file, not ``os.access``: root passes every permission check, and a path through a regular
+    file or a read-only mount only fails on an actual write."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / ".write-test"
+    probe.write_text("ok")
+    probe.unlink()
+    return folder
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as f:

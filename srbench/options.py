@@ -37,6 +37,7 @@ class Target:
     label: str  # as shown (method label with variant)
     specs: Sequence[OptionSpec]
     given: dict[str, Any] = field(default_factory=dict)  # parsed options given for this target
+    ref_ids: dict[str, str] = field(default_factory=dict)  # ref options -> pixel identity (decoded once, in assign)
 
     def spec(self, key: str) -> OptionSpec | None:
         return next((s for s in self.specs if s.name == key), None)
@@ -64,7 +65,9 @@ class Target:
         out = self.identity()
         for key in out:
             if self.spec(key).type == "ref":
-                out[key] = ref_identity(self.given[key])
+                if key not in self.ref_ids:
+                    self.ref_ids[key] = ref_identity(self.given[key])
+                out[key] = self.ref_ids[key]
         return out
 
 
@@ -126,8 +129,8 @@ def assign(options: Mapping[str, Any], targets: Sequence[Target]) -> None:
                 t.given[key] = spec.parse(value)
             except ValueError as exc:
                 raise OptionError(f"{_how(key)}: option {key}={value!r} for {t.kind} {t.label}: {exc}") from None
-            if spec.type == "ref":
-                ref_identity(t.given[key])  # a missing or corrupt reference image fails now, not mid-run
+            if spec.type == "ref":  # a missing or corrupt reference image fails now, not mid-run
+                t.ref_ids[key] = ref_identity(t.given[key])
 
 
 def label(base: str, identity: Mapping[str, str]) -> str:

@@ -283,11 +283,10 @@ def prepare_report_dir(report: Path | None) -> None:
     """An unwritable ``--report`` folder fails before the run, not after it."""
     if report is None:
         return
+    from srbench.fsutil import ensure_writable
+
     try:
-        report.mkdir(parents=True, exist_ok=True)
-        probe = report / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        ensure_writable(report)
     except OSError as exc:
         raise OutputDirError(f"cannot write the report to {report}: {exc.strerror or exc}; choose another --report folder") from exc
 

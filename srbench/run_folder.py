@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from srbench.errors import OutputDirError, SrbenchError
+from srbench.fsutil import ensure_writable
 
 LOCK_NAME = ".srbench-run.lock"
 #: what a run writes into its folder (deleted by ``--overwrite``, nothing else is)
@@ -103,10 +104,7 @@ class RunFolder:
     # -- steps ---------------------------------------------------------------------------------
     def open(self) -> None:
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            ensure_writable(self.path)
         except OSError as exc:
             raise OutputDirError(f"cannot write to the output folder {self.path}: {exc.strerror or exc}") from exc
         self._refuse_foreign()  # before the lock file is created: a folder that is not ours stays untouched
@@ -142,19 +140,14 @@ class RunFolder:
         self._fh = fh
 
     def _refuse_foreign(self) -> None:
-        if (self.path / "manifest.json").exists() or (self.path / LOCK_NAME).exists():
-            return
-        others = sorted(p.name for p in self.path.iterdir())
-        if others:
-            raise RunFolderError(
-                f"the output folder {self.path} is not empty and holds no srbench run "
-                f"({', '.join(others[:5])}{' ...' if len(others) > 5 else ''}); choose a new or empty --out"
-            )
+        """Before locking: a non-empty folder without a manifest or lock file is not ours."""
+        if not (self.path / "manifest.json").exists() and not (self.path / LOCK_NAME).exists():
+            self._refuse_if_not_empty()
 
     def _check_existing(self) -> None:
         manifest = _read_manifest(self.path)
         if manifest is None:
-            self._refuse_foreign_locked()
+            self._refuse_if_not_empty()
             return
         previous = effective_status(self.path, manifest) if manifest.get("status") != "unreadable" else "unreadable"
         if manifest.get("config_key") == self.config_key:
@@ -171,7 +164,7 @@ class RunFolder:
             )
         self.clear()
 
-    def _refuse_foreign_locked(self) -> None:
+    def _refuse_if_not_empty(self) -> None:
         others = sorted(p.name for p in self.path.iterdir() if p.name != LOCK_NAME)
         if others:
             raise RunFolderError(
