@@ -236,7 +236,7 @@ class Runner:
         """Check and resolve everything, take the run folder, compute, write the results."""
         cfg = self.cfg
         run_plan, resolved = self._setup()
-        methods, metrics = run_plan.methods, run_plan.metrics
+        methods = run_plan.methods
         out = Path(cfg.out) if cfg.out else default_out_dir()
         key = config_key(cfg, run_plan, resolved, self.protocol_label, self._reference_id)
         with RunFolder(out, key, overwrite=cfg.overwrite, command=cfg.command) as folder:

@@ -209,7 +209,7 @@ def unsafe_globals(path: str | Path) -> list[str]:
     for blob in _pickles_of(path, kind):
         try:
             names = _globals_in_pickle(io.BytesIO(blob))
-        except Exception as exc:  # noqa: BLE001 - pickletools raises ValueError or others on damage
+        except Exception:  # noqa: BLE001 - pickletools raises ValueError or others on damage
             if out:
                 break
             raise ValueError("its pickle data is truncated or damaged") from None
