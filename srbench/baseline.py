@@ -23,16 +23,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from srbench.compare import (
-    SUMMARY_COLUMNS,
-    CompareInputError,
-    Table,
-    _print,
-    _scale_key,
-    compare_tables,
-    load,
-)
+from srbench.compare import CompareInputError, _print, compare_results, index_cells
 from srbench.errors import SrbenchError
+from srbench.results import SUMMARY_COLUMNS, Results, concat, load
 
 DEFAULT_DIR = Path("leaderboards") / "baselines"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -59,28 +52,22 @@ def _git_commit(cwd: Path) -> str | None:
     return commit if res.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
-def select(table: Table, metrics=None, methods=None, datasets=None) -> Table:
-    """The cells of ``table`` whose metric / method / dataset are in the given lists (None = all)."""
-    out = Table(directions=dict(table.directions), sources=list(table.sources))
-    for key, cell in table.cells.items():
-        if metrics is not None and cell.metric not in metrics:
-            continue
-        if methods is not None and cell.method not in methods:
-            continue
-        if datasets is not None and cell.dataset not in datasets:
-            continue
-        out.cells[key] = cell
+def select(results: Results, metrics=None, methods=None, datasets=None) -> Results:
+    """The cells of ``results`` whose metric / method / dataset are in the given lists (None = all)."""
+    cells = [c for c in results.cells
+             if (metrics is None or c.metric in metrics) and (methods is None or c.method in methods)
+             and (datasets is None or c.dataset in datasets)]
     for what, wanted, present in (
-        ("metric", metrics, {c.metric for c in table.cells.values()}),
-        ("method", methods, {c.method for c in table.cells.values()}),
-        ("dataset", datasets, {c.dataset for c in table.cells.values()}),
+        ("metric", metrics, {c.metric for c in results.cells}),
+        ("method", methods, {c.method for c in results.cells}),
+        ("dataset", datasets, {c.dataset for c in results.cells}),
     ):
         absent = [w for w in (wanted or []) if w not in present]
         if absent:
             raise CompareInputError(
                 f"{what}(s) {', '.join(absent)} not in the run(s) (present: {', '.join(sorted(present))})"
             )
-    return out
+    return Results(cells, results.sources)
 
 
 def _one_line(value) -> str:
@@ -89,7 +76,7 @@ def _one_line(value) -> str:
     return " ".join(str(value).split())
 
 
-def render(table: Table, name: str, command: str, written: str | None = None, git_commit: str | None = None) -> str:
+def render(table: Results, name: str, command: str, written: str | None = None, git_commit: str | None = None) -> str:
     """The text of a baseline file."""
     from srbench import __version__
 
@@ -104,15 +91,12 @@ def render(table: Table, name: str, command: str, written: str | None = None, gi
         f"# git_commit: {git_commit or 'unknown'}",
     ]
     for i, src in enumerate(table.sources, 1):
-        prov = src.get("provenance") or {}
-        lines.append(f"# source_{i}: {src.get('kind', '?')} {src['path']}")
+        prov = src.provenance or {}
+        lines.append(f"# source_{i}: {src.kind} {src.path}")
         for key in ("srbench_version", "git_commit", "created", "finished", "command"):
             if prov.get(key) not in (None, ""):
                 lines.append(f"# source_{i}_{key}: {_one_line(prov[key])}")
-    cells = sorted(
-        table.cells.values(),
-        key=lambda c: (c.method, c.dataset, _scale_key(c.scale), c.protocol, c.metric),
-    )
+    cells = sorted(index_cells(table).values(), key=lambda c: (c.method, c.dataset, c.scale, c.protocol, c.metric))
     import csv
     import io
 
@@ -120,8 +104,16 @@ def render(table: Table, name: str, command: str, written: str | None = None, gi
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(SUMMARY_COLUMNS)
     for c in cells:
-        writer.writerow([c.fields[col] for col in SUMMARY_COLUMNS])
+        writer.writerow([_field(c, col) for col in SUMMARY_COLUMNS])
     return "\n".join(lines) + "\n" + buf.getvalue()
+
+
+def _field(cell, column: str) -> str:
+    """A cell's column as the baseline file writes it: values at full precision (repr), the rest as text."""
+    value = getattr(cell, column)
+    if column == "value":
+        return repr(float(value))
+    return "" if value is None else str(value)
 
 
 def write_baseline(
@@ -133,23 +125,27 @@ def write_baseline(
     datasets=None,
     allow_unfinished: bool = False,
     command: str | None = None,
-) -> tuple[Path, Table, Table | None]:
+) -> tuple[Path, Results, Results | None]:
     """Write ``<directory>/<name>.csv`` from run folders; returns (path, new table, previous table or None)."""
     if not _NAME_RE.match(name or ""):
         raise CompareInputError(f"baseline name {name!r}: use letters, digits, '.', '_' and '-' only")
     if not sources:
         raise CompareInputError("give at least one run folder")
-    table = Table()
+    parts = []
     for src in sources:
         part = load(src)
         for s in part.sources:
-            prov = s.get("provenance") or {}
-            if s.get("kind") == "run" and "finished" in prov and not prov.get("finished") and not allow_unfinished:
+            prov = s.provenance or {}
+            if s.kind == "run" and "finished" in prov and not prov.get("finished") and not allow_unfinished:
                 raise CompareInputError(
-                    f"{s['path']}: the run did not finish (manifest 'finished' is empty); "
+                    f"{s.path}: the run did not finish (manifest 'finished' is empty); "
                     "finish it or pass --allow-unfinished"
                 )
-        table.merge(part)
+            if s.kind == "reported":
+                raise CompareInputError(f"{s.path}: a baseline is written from measured runs, not from reported numbers")
+        parts.append(part)
+    table = concat(parts)
+    index_cells(table)  # a cell present twice is an error
     table = select(table, metrics, methods, datasets)
     if not table.cells:
         raise CompareInputError("no cells to write")
@@ -221,7 +217,7 @@ def run(args) -> int:
         return 2
     msg = f"wrote {path} ({len(table.cells)} cells)\n"
     if previous is not None:
-        diff = compare_tables(table, previous)
+        diff = compare_results(table, previous)
         moved = [r for r in diff.rows if r.status != "within"]
         msg += f"compared with the previous version: {', '.join(f'{n} {s}' for s, n in diff.counts.items() if n)}\n"
         for r in moved[:50]:

@@ -113,7 +113,7 @@ def cmd_run(args) -> int:
     import signal
 
     from srbench.plan import prepare_report_dir
-    from srbench.results import format_summary, read_summary
+    from srbench.results import load
     from srbench.runner import run
 
     cfg = config_from_args(args)
@@ -128,8 +128,7 @@ def cmd_run(args) -> int:
         out = run(cfg)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    rows = read_summary(out / "summary.csv")
-    print(format_summary(rows, metric_order=None))
+    print(load(out).table())
     print("\nprotocol: rgb = MATLAB-bicubic LR from the HR, luma = the SRCNN/VDSR Y pipeline, rgb:<degradation> = LR "
           "made by that degradation, given = the dataset's own LR (README, Conventions)")
     print(f"\nrun folder: {out}")

@@ -24,9 +24,21 @@ much a bug as a regression), but it still means the baseline is stale: re-write 
 
 Exit codes: 0 no regression, 1 regression, 2 error (missing/unreadable input, bad tolerance file).
 
-Inputs are run folders (``summary.csv`` + ``manifest.json``), ``summary.csv`` files (lines starting with
-``#`` are provenance comments and skipped; that is the format of ``leaderboards/baselines/*.csv``) or
-``leaderboard.json`` files. Several CURRENT inputs are merged (e.g. an ``rgb`` and a ``luma`` run).
+Against numbers reported in a paper (BASELINE is a ``leaderboards/reported/*.yaml``), each reported row is
+matched with the measured cell of the same key, with the tolerance rule plus half a unit of the paper's
+last printed digit (:func:`compare_reported`):
+
+======================  =================================================================  ======
+``differs``             beyond tolerance, not recorded in the YAML                          yes
+``known disagreement``  beyond tolerance, recorded in the YAML with what was tried           no
+``not measured``        the run has no such cell                                            no
+``reproduced``          within tolerance                                                    no
+======================  =================================================================  ======
+
+Inputs are read by :func:`srbench.results.load`: run folders, ``summary.csv`` files (lines starting with
+``#`` are provenance comments and skipped; that is the format of ``leaderboards/baselines/*.csv``),
+``leaderboard.json`` files or reported YAML. Several CURRENT inputs are merged (e.g. an ``rgb`` and a
+``luma`` run).
 
 Direction of a metric: the metric registry, else the ``metrics`` block of the inputs (leaderboard.json or
 manifest.json, current first). No import of torch here.
@@ -35,8 +47,6 @@ manifest.json, current first). No import of torch here.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 import sys
@@ -44,80 +54,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from srbench.errors import SrbenchError
+from srbench.results import KEY_FIELDS, REPORTED, SUMMARY_COLUMNS, VERSION_FIELDS, Cell, Results, ResultsError, load
 from srbench.tolerances import Rule, Tolerances
 
-SUMMARY_COLUMNS = (
-    "method",
-    "dataset",
-    "scale",
-    "metric",
-    "value",
-    "n_images",
-    "protocol",
-    "metric_version",
-    "adapter_version",
-    "dataset_version",
-    "weights_sha256",
-)
-REQUIRED_COLUMNS = ("method", "dataset", "scale", "metric", "value")
-KEY_FIELDS = ("method", "dataset", "scale", "protocol", "metric")
-#: fields that must be equal for two values to be comparable
-VERSION_FIELDS = ("metric_version", "adapter_version", "dataset_version", "weights_sha256", "n_images")
+__all__ = ["KEY_FIELDS", "SUMMARY_COLUMNS", "CompareInputError", "compare_paths", "compare_results", "index_cells"]
 
 WORSE, CHANGED, MISSING, INCOMPARABLE = "worse", "changed", "missing", "not comparable"
 BETTER, NEW, WITHIN = "better", "new", "within"
 #: display order: regressions first
 STATUS_ORDER = (WORSE, CHANGED, MISSING, INCOMPARABLE, BETTER, NEW, WITHIN)
+#: against numbers reported in papers (leaderboards/reported/*.yaml): only ``differs`` fails
+DIFFERS, KNOWN, NOT_MEASURED, REPRODUCED = "differs", "known disagreement", "not measured", "reproduced"
+REPORTED_STATUS_ORDER = (DIFFERS, KNOWN, NOT_MEASURED, REPRODUCED)
 
 EXIT_OK, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 
-
-class CompareInputError(SrbenchError):
-    """An input of ``srbench compare`` / ``srbench baseline`` is missing or unreadable (exit code 2)."""
-
-
-# --------------------------------------------------------------------------------------------- loading
-
-
-@dataclass
-class Cell:
-    method: str
-    dataset: str
-    scale: str
-    protocol: str
-    metric: str
-    value: float
-    fields: dict  # all columns as text (normalised), for the version checks and for writing
-    source: str = ""
-
-    @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        return (self.method, self.dataset, self.scale, self.protocol, self.metric)
-
-
-@dataclass
-class Table:
-    """The cells of one side (possibly merged from several inputs) plus what the inputs say about it."""
-
-    cells: dict = field(default_factory=dict)  # key -> Cell
-    directions: dict = field(default_factory=dict)  # metric -> bool (higher is better), from the inputs
-    sources: list = field(default_factory=list)  # [{"path", "kind", "provenance"}]
-
-    def add(self, cell: Cell) -> None:
-        if cell.key in self.cells:
-            other = self.cells[cell.key]
-            raise CompareInputError(
-                f"cell {_key_text(cell.key)} appears twice ({other.source} and {cell.source}); "
-                "a comparison needs one value per cell"
-            )
-        self.cells[cell.key] = cell
-
-    def merge(self, other: Table) -> None:
-        for cell in other.cells.values():
-            self.add(cell)
-        for metric, hib in other.directions.items():
-            self.directions.setdefault(metric, hib)
-        self.sources.extend(other.sources)
+#: an input of ``srbench compare`` / ``srbench baseline`` is missing or unreadable (exit code 2)
+CompareInputError = ResultsError
 
 
 def _key_text(key) -> str:
@@ -125,184 +78,21 @@ def _key_text(key) -> str:
     return f"{method}/{dataset}/x{scale}/{protocol or '-'}/{metric}"
 
 
-def _norm_scale(text: str, where: str) -> str:
-    text = str(text).strip()
-    try:
-        f = float(text)
-    except ValueError:
-        raise CompareInputError(f"{where}: scale {text!r} is not a number") from None
-    return str(int(f)) if f.is_integer() else repr(f)
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _parse_value(value, where: str) -> float:
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        return math.nan  # an empty value (metric failed) compares as NaN
-    if isinstance(value, bool):
-        raise CompareInputError(f"{where}: value {value!r} is not a number")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise CompareInputError(f"{where}: value {value!r} is not a number") from None
-
-
-def _make_cell(row: dict, where: str, source: str) -> Cell:
-    missing = [c for c in REQUIRED_COLUMNS if c not in row]
-    if missing:
-        raise CompareInputError(f"{where}: missing column(s) {', '.join(missing)}")
-    fields = {c: _text(row.get(c)) for c in SUMMARY_COLUMNS}
-    for c in ("method", "dataset", "metric"):
-        if not fields[c]:
-            raise CompareInputError(f"{where}: empty {c!r}")
-    fields["scale"] = _norm_scale(fields["scale"], where)
-    value = _parse_value(row.get("value"), where)
-    fields["value"] = repr(value)
-    return Cell(
-        method=fields["method"],
-        dataset=fields["dataset"],
-        scale=fields["scale"],
-        protocol=fields["protocol"],
-        metric=fields["metric"],
-        value=value,
-        fields=fields,
-        source=source,
-    )
-
-
-def read_provenance(lines) -> dict:
-    """``# key: value`` lines at the top of a baseline CSV, as a dict (other comments ignored)."""
-    out = {}
-    for line in lines:
-        if not line.startswith("#"):
-            continue
-        key, sep, value = line[1:].strip().partition(":")
-        if sep and key.strip() and " " not in key.strip():
-            out[key.strip()] = value.strip()
+def index_cells(results: Results) -> dict[tuple, Cell]:
+    """key -> cell; a cell that appears twice (e.g. in two merged runs) is an error: a comparison needs one
+    value per cell."""
+    out: dict[tuple, Cell] = {}
+    for cell in results.cells:
+        other = out.get(cell.key)
+        if other is not None:
+            raise CompareInputError(f"cell {_key_text(cell.key)} appears twice ({other.where} and {cell.where}); "
+                                    "a comparison needs one value per cell")
+        out[cell.key] = cell
     return out
 
 
-def read_summary_csv(path: Path) -> Table:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CompareInputError(f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompareInputError(f"cannot read {path}: {exc}") from None
-    lines = text.splitlines()
-    comments = [ln for ln in lines if ln.startswith("#")]
-    body = [ln for ln in lines if not ln.startswith("#") and ln.strip()]
-    if not body:
-        raise CompareInputError(f"{path}: no header line (expected the summary.csv columns)")
-    reader = csv.DictReader(io.StringIO("\n".join(body) + "\n"))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise CompareInputError(
-            f"{path}: not a summary.csv (missing column(s) {', '.join(missing)}; "
-            f"expected {','.join(SUMMARY_COLUMNS)})"
-        )
-    table = Table(sources=[{"path": str(path), "kind": "summary.csv", "provenance": read_provenance(comments)}])
-    try:
-        for i, row in enumerate(reader, 2):
-            if None in row:
-                raise CompareInputError(f"{path}: data row {i - 1} has more fields than the header")
-            table.add(_make_cell(row, f"{path}: data row {i - 1}", str(path)))
-    except csv.Error as exc:
-        raise CompareInputError(f"{path}: malformed CSV: {exc}") from None
-    return table
-
-
-def _directions_from(block, where: str) -> dict:
-    out = {}
-    if isinstance(block, dict):
-        for name, meta in block.items():
-            if isinstance(meta, dict) and isinstance(meta.get("higher_is_better"), bool):
-                out[str(name)] = meta["higher_is_better"]
-    return out
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CompareInputError(f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CompareInputError(f"cannot read {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise CompareInputError(f"{path} is not valid JSON: {exc}") from None
-
-
-def read_leaderboard_json(path: Path) -> Table:
-    data = _read_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise CompareInputError(f"{path}: not a leaderboard.json (expected an object with a 'cells' list)")
-    schema = data.get("schema", 1)
-    if schema != 1:
-        raise CompareInputError(f"{path}: leaderboard schema {schema!r} is not supported (expected 1)")
-    table = Table(
-        directions=_directions_from(data.get("metrics"), str(path)),
-        sources=[{"path": str(path), "kind": "leaderboard.json", "provenance": {}}],
-    )
-    for i, row in enumerate(data["cells"], 1):
-        if not isinstance(row, dict):
-            raise CompareInputError(f"{path}: cells[{i - 1}] is not an object")
-        source = f"{path} (run {row['run']})" if row.get("run") else str(path)
-        table.add(_make_cell(row, f"{path}: cells[{i - 1}]", source))
-    return table
-
-
-def _manifest_info(manifest_path: Path) -> tuple[dict, dict]:
-    """(directions, provenance) from a run's manifest.json; empty when absent or unreadable."""
-    if not manifest_path.is_file():
-        return {}, {}
-    try:
-        data = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}, {}
-    if not isinstance(data, dict):
-        return {}, {}
-    prov = {k: data.get(k) for k in ("srbench_version", "created", "finished", "git_commit", "command")}
-    return _directions_from(data.get("metrics"), str(manifest_path)), prov
-
-
-def load(path: str | Path) -> Table:
-    """Read a run folder, a summary.csv (baseline) file or a leaderboard.json file."""
-    path = Path(path)
-    if path.is_dir():
-        summary = path / "summary.csv"
-        if summary.is_file():
-            table = read_summary_csv(summary)
-            directions, prov = _manifest_info(path / "manifest.json")
-            table.directions.update(directions)
-            table.sources[0].update(path=str(path), kind="run", provenance={**prov, **table.sources[0]["provenance"]})
-            return table
-        if (path / "leaderboard.json").is_file():
-            return read_leaderboard_json(path / "leaderboard.json")
-        raise CompareInputError(f"{path}: not a run folder (no summary.csv; did the run finish?)")
-    if not path.exists():
-        raise CompareInputError(f"not found: {path}")
-    if path.suffix.lower() == ".json":
-        return read_leaderboard_json(path)
-    table = read_summary_csv(path)
-    if path.name == "summary.csv":  # a run's summary: its manifest may sit beside it
-        directions, prov = _manifest_info(path.parent / "manifest.json")
-        table.directions.update(directions)
-        table.sources[0]["provenance"] = {**prov, **table.sources[0]["provenance"]}
-    return table
-
-
-def load_many(paths) -> Table:
-    table = Table()
-    for p in paths:
-        table.merge(load(p))
-    return table
+def source_dicts(results: Results) -> list[dict]:
+    return [{"path": str(s.path), "kind": s.kind, "provenance": dict(s.provenance)} for s in results.sources]
 
 
 # ------------------------------------------------------------------------------------------- comparing
@@ -312,7 +102,7 @@ def load_many(paths) -> Table:
 class Row:
     method: str
     dataset: str
-    scale: str
+    scale: int
     protocol: str
     metric: str
     status: str
@@ -323,6 +113,8 @@ class Row:
     fails: bool
     notes: list = field(default_factory=list)
     mismatched: dict = field(default_factory=dict)  # field -> (baseline, current)
+    slack: float = 0.0  # added to the rule: half a unit of the last digit a paper printed (reported baselines)
+    source: str = ""  # where the baseline value comes from (a reported row: paper and table)
 
     @property
     def delta(self) -> float | None:
@@ -334,16 +126,16 @@ class Row:
     def allowed(self) -> float | None:
         if self.rule is None or self.baseline is None:
             return None
-        return self.rule.allowed(self.baseline) if math.isfinite(self.baseline) else None
+        return self.rule.allowed(self.baseline) + self.slack if math.isfinite(self.baseline) else None
 
     def as_dict(self) -> dict:
         def num(x):
             return x if x is not None and math.isfinite(x) else None
 
-        return {
+        out = {
             "method": self.method,
             "dataset": self.dataset,
-            "scale": int(self.scale) if self.scale.isdigit() else self.scale,
+            "scale": self.scale,
             "protocol": self.protocol,
             "metric": self.metric,
             "status": self.status,
@@ -358,21 +150,26 @@ class Row:
             "mismatched": {k: {"baseline": b, "current": c} for k, (b, c) in self.mismatched.items()},
             "notes": list(self.notes),
         }
+        if self.source:
+            out["source"] = self.source
+        return out
 
 
 @dataclass
 class Result:
     rows: list
-    current: Table
-    baseline: Table
+    current: Results
+    baseline: Results
     tolerances: Tolerances
     allow_incomparable: bool = False
     allow_missing: bool = False
     fail_on_change: bool = False
+    reported: bool = False  # the baseline holds numbers copied from papers
 
     @property
     def counts(self) -> dict:
-        out = {s: 0 for s in STATUS_ORDER}
+        order = REPORTED_STATUS_ORDER if self.reported else STATUS_ORDER
+        out = {s: 0 for s in order}
         for r in self.rows:
             out[r.status] += 1
         return out
@@ -391,12 +188,13 @@ class Result:
             "regression": self.regression,
             "exit_code": self.exit_code,
             "counts": self.counts,
+            "baseline_kind": REPORTED if self.reported else "measured",
             "allow_incomparable": self.allow_incomparable,
             "allow_missing": self.allow_missing,
             "fail_on_change": self.fail_on_change,
             "tolerances": self.tolerances.source,
-            "current": self.current.sources,
-            "baseline": self.baseline.sources,
+            "current": source_dicts(self.current),
+            "baseline": source_dicts(self.baseline),
             "cells": [r.as_dict() for r in self.rows],
         }
 
@@ -410,7 +208,7 @@ def _registry_direction(metric: str) -> bool | None:
         return None
 
 
-def direction_of(metric: str, current: Table, baseline: Table) -> bool | None:
+def direction_of(metric: str, current: Results, baseline: Results) -> bool | None:
     hib = _registry_direction(metric)
     if hib is None:
         hib = current.directions.get(metric, baseline.directions.get(metric))
@@ -423,6 +221,11 @@ def _fmt_field(name: str, value: str) -> str:
     return value or "(none)"
 
 
+def _within(cur: float, base: float, allowed: float) -> bool:
+    # a hair of slack so that a move of exactly the tolerance is not failed by float rounding
+    return abs(cur - base) <= allowed * (1 + 1e-9) + 1e-12 * max(abs(cur), abs(base))
+
+
 def _judge(cur: float, base: float, rule: Rule, hib: bool | None) -> tuple[str, list]:
     notes = []
     if math.isnan(cur) and math.isnan(base):
@@ -432,35 +235,40 @@ def _judge(cur: float, base: float, rule: Rule, hib: bool | None) -> tuple[str, 
             return WITHIN, notes
         notes.append(f"non-finite value (baseline {base!r}, current {cur!r})")
         return CHANGED, notes
-    delta = cur - base
-    # a hair of slack so that a move of exactly the tolerance is not failed by float rounding
-    if abs(delta) <= rule.allowed(base) * (1 + 1e-9) + 1e-12 * max(abs(cur), abs(base)):
+    if _within(cur, base, rule.allowed(base)):
         return WITHIN, notes
     if hib is None:
         notes.append("direction of the metric unknown")
         return CHANGED, notes
-    if (delta > 0) == hib:
+    if (cur - base > 0) == hib:
         return BETTER, ["improved: re-write the baseline on purpose to keep it"]
     return WORSE, notes
 
 
-def compare_tables(
-    current: Table,
-    baseline: Table,
+def compare_results(
+    current: Results,
+    baseline: Results,
     tolerances: Tolerances | None = None,
     allow_incomparable: bool = False,
     allow_missing: bool = False,
     fail_on_change: bool = False,
 ) -> Result:
+    """Cell-by-cell comparison; a baseline of reported numbers (papers) is compared by :func:`compare_reported`."""
     tolerances = tolerances or Tolerances()
+    kinds = {c.kind for c in baseline.cells}
+    if REPORTED in kinds:
+        if len(kinds) > 1:
+            raise CompareInputError("the baseline mixes measured and reported cells; compare with one kind at a time")
+        return compare_reported(current, baseline, tolerances)
+    cur_cells, base_cells = index_cells(current), index_cells(baseline)
     rows = []
     directions: dict = {}
-    for key in sorted(set(current.cells) | set(baseline.cells)):
+    for key in sorted(set(cur_cells) | set(base_cells)):
         method, dataset, scale, protocol, metric = key
         if metric not in directions:
             directions[metric] = direction_of(metric, current, baseline)
         hib = directions[metric]
-        cur, base = current.cells.get(key), baseline.cells.get(key)
+        cur, base = cur_cells.get(key), base_cells.get(key)
         rule = tolerances.rule_for(method, dataset, metric)
         common = {"method": method, "dataset": dataset, "scale": scale, "protocol": protocol, "metric": metric}
         if cur is None:
@@ -476,7 +284,8 @@ def compare_tables(
             )
             continue
         mismatched = {
-            f: (base.fields[f], cur.fields[f]) for f in VERSION_FIELDS if base.fields[f] != cur.fields[f]
+            f: (base.version_field(f), cur.version_field(f)) for f in VERSION_FIELDS
+            if base.version_field(f) != cur.version_field(f)
         }
         if mismatched:
             notes = [f"{f} {_fmt_field(f, b)} -> {_fmt_field(f, c)}" for f, (b, c) in mismatched.items()]
@@ -492,15 +301,47 @@ def compare_tables(
                 notes=notes)
         )
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
-    rows.sort(key=lambda r: (order[r.status], r.method, r.dataset, _scale_key(r.scale), r.protocol, r.metric))
+    rows.sort(key=lambda r: (order[r.status], r.method, r.dataset, r.scale, r.protocol, r.metric))
     return Result(rows, current, baseline, tolerances, allow_incomparable, allow_missing, fail_on_change)
 
 
-def _scale_key(scale: str):
-    try:
-        return (0, float(scale))
-    except ValueError:
-        return (1, scale)
+def compare_reported(current: Results, reported: Results, tolerances: Tolerances | None = None) -> Result:
+    """Which measured cells reproduce the numbers a paper printed.
+
+    Each reported row with an srbench (method, dataset, scale, protocol, metric) is matched with the measured
+    cell of the same key. Tolerance: the rule of ``tolerances`` plus half a unit of the last digit the paper
+    printed (``28.42`` carries +-0.005 of print rounding). Statuses: ``reproduced`` (within), ``differs``
+    (beyond: fails), ``known disagreement`` (beyond, and the YAML records it with what was tried: listed,
+    does not fail), ``not measured`` (the run has no such cell: listed, does not fail). Version fields are
+    not compared: a paper has none.
+    """
+    tolerances = tolerances or Tolerances()
+    measured = index_cells(current)
+    rows = []
+    for rc in reported.cells:
+        rep = rc.reported
+        hib = direction_of(rc.metric, current, reported)
+        rule = tolerances.rule_for(rc.method, rc.dataset, rc.metric)
+        common = {"method": rc.method, "dataset": rc.dataset, "scale": rc.scale, "protocol": rc.protocol,
+                  "metric": rc.metric, "rule": rule, "higher_is_better": hib, "slack": rep.slack,
+                  "source": f"{rep.paper} {rep.table}: {rep.label} {rep.text}"}
+        cur = measured.get(rc.key)
+        if cur is None:
+            rows.append(Row(**common, status=NOT_MEASURED, baseline=rc.value, current=None, fails=False,
+                            notes=["not in the run"]))
+            continue
+        if _within(cur.value, rc.value, rule.allowed(rc.value) + rep.slack):
+            rows.append(Row(**common, status=REPRODUCED, baseline=rc.value, current=cur.value, fails=False))
+            continue
+        if rep.known_disagreement:
+            rows.append(Row(**common, status=KNOWN, baseline=rc.value, current=cur.value, fails=False,
+                            notes=[str(rep.known_disagreement.get("note") or "recorded in the YAML")]))
+            continue
+        rows.append(Row(**common, status=DIFFERS, baseline=rc.value, current=cur.value, fails=True,
+                        notes=["not recorded as a known disagreement"]))
+    order = {s: i for i, s in enumerate(REPORTED_STATUS_ORDER)}
+    rows.sort(key=lambda r: (order[r.status], r.dataset, r.scale, r.method, r.protocol, r.metric))
+    return Result(rows, current, reported, tolerances, reported=True)
 
 
 def compare_paths(current, baseline, tolerances=None, **kwargs) -> Result:
@@ -508,7 +349,7 @@ def compare_paths(current, baseline, tolerances=None, **kwargs) -> Result:
     if isinstance(current, (str, Path)):
         current = [current]
     tol = tolerances if isinstance(tolerances, Tolerances) else Tolerances.load(tolerances)
-    return compare_tables(load_many(current), load(baseline), tol, **kwargs)
+    return compare_results(load(current), load(baseline), tol, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------- reporting
@@ -541,7 +382,7 @@ def _table_rows(result: Result) -> list[list[str]]:
                 _fmt(r.current),
                 _fmt(r.delta, signed=True),
                 "±" + _fmt(r.allowed) if r.allowed is not None else "-",
-                "; ".join(r.notes),
+                "; ".join(([r.source] if r.source else []) + r.notes),
             ]
         )
     return out
@@ -549,6 +390,11 @@ def _table_rows(result: Result) -> list[list[str]]:
 
 HEADERS = ["status", "method", "dataset", "scale", "protocol", "metric", "baseline", "current", "delta",
            "tolerance", "note"]
+
+
+def _quiet(result: Result) -> str:
+    """The status of cells that agree (hidden by --hide-within and folded in Markdown)."""
+    return REPRODUCED if result.reported else WITHIN
 
 
 def summary_line(result: Result) -> str:
@@ -560,7 +406,7 @@ def summary_line(result: Result) -> str:
 def format_text(result: Result, hide_within: bool = False) -> str:
     rows = _table_rows(result)
     if hide_within:
-        rows = [row for row, r in zip(rows, result.rows) if r.status != WITHIN]
+        rows = [row for row, r in zip(rows, result.rows) if r.status != _quiet(result)]
     widths = [len(h) for h in HEADERS]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
@@ -571,8 +417,8 @@ def format_text(result: Result, hide_within: bool = False) -> str:
         return "  ".join(parts).rstrip()
 
     out = [
-        f"current:    {', '.join(s['path'] for s in result.current.sources)}",
-        f"baseline:   {', '.join(s['path'] for s in result.baseline.sources)}",
+        f"current:    {', '.join(str(s.path) for s in result.current.sources)}",
+        f"{'reported' if result.reported else 'baseline'}:   {', '.join(str(s.path) for s in result.baseline.sources)}",
         f"tolerances: {result.tolerances.source}",
         "",
     ]
@@ -582,11 +428,12 @@ def format_text(result: Result, hide_within: bool = False) -> str:
         out.extend(line(r) for r in rows)
         out.append("")
     elif hide_within and result.rows:
-        out.append(f"(all {len(result.rows)} cells within tolerance)")
+        out.append(f"(all {len(result.rows)} cells {'reproduced' if result.reported else 'within tolerance'})")
         out.append("")
     out.append(summary_line(result))
     if result.regression:
-        why = sorted({r.status for r in result.rows if r.fails}, key=STATUS_ORDER.index)
+        order = REPORTED_STATUS_ORDER if result.reported else STATUS_ORDER
+        why = sorted({r.status for r in result.rows if r.fails}, key=order.index)
         out.append(f"exit 1: failing statuses: {', '.join(why)}")
     return "\n".join(out) + "\n"
 
@@ -599,20 +446,21 @@ def format_markdown(result: Result) -> str:
     verdict = "❌ regression" if result.regression else "✅ no regression"
     out = [f"### srbench compare: {verdict}", "", summary_line(result), ""]
     out.append(
-        f"Baseline: `{', '.join(s['path'] for s in result.baseline.sources)}` · tolerances: "
+        f"Baseline: `{', '.join(str(s.path) for s in result.baseline.sources)}` · tolerances: "
         f"`{result.tolerances.source}`"
     )
     out.append("")
     header = "| " + " | ".join(HEADERS) + " |"
     sep = "|" + "|".join("---:" if i in (6, 7, 8, 9) else "---" for i in range(len(HEADERS))) + "|"
     rows = _table_rows(result)
-    shown = [row for row, r in zip(rows, result.rows) if r.status != WITHIN]
-    hidden = [row for row, r in zip(rows, result.rows) if r.status == WITHIN]
+    shown = [row for row, r in zip(rows, result.rows) if r.status != _quiet(result)]
+    hidden = [row for row, r in zip(rows, result.rows) if r.status == _quiet(result)]
     if shown:
         out += [header, sep] + ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in shown]
         out.append("")
     if hidden:
-        out += ["<details><summary>" + f"{len(hidden)} cells within tolerance</summary>", "", header, sep]
+        what = "reproduced" if result.reported else "within tolerance"
+        out += ["<details><summary>" + f"{len(hidden)} cells {what}</summary>", "", header, sep]
         out += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in hidden]
         out += ["", "</details>", ""]
     return "\n".join(out)

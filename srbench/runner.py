@@ -37,7 +37,7 @@ from srbench.plan import (
     plan,
     preflight_metric_weights,
 )
-from srbench.results import RunWriter, provenance_header, summarize
+from srbench.run_writer import RunWriter, provenance_header, summarize
 from srbench.reference_set import reference_set
 from srbench.run_folder import RunFolder
 

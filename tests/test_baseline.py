@@ -11,6 +11,7 @@ import pytest
 
 from srbench import baseline as bl
 from srbench import compare as cmp
+from srbench.results import read_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +49,7 @@ def test_write_then_compare_roundtrip(tmp_path, capsys):
     path = out_dir / "bicubic.csv"
     text = path.read_text()
     header = [ln for ln in text.splitlines() if ln.startswith("#")]
-    prov = cmp.read_provenance(header)
+    prov = read_provenance(header)
     for key in ("srbench_version", "written", "command", "git_commit", "source_1", "source_2"):
         assert key in prov, key
     assert prov["command"].startswith("srbench baseline write ")
@@ -73,7 +74,7 @@ def test_metric_and_dataset_filters(tmp_path):
     run = make_run(tmp_path / "r", base_rows() + [row(dataset="set14", value=30.2)])
     path, table, prev = bl.write_baseline([run], "x", tmp_path, metrics=["psnr_y"], datasets=["set5"])
     assert prev is None
-    assert {(c.metric, c.dataset) for c in table.cells.values()} == {("psnr_y", "set5")}
+    assert {(c.metric, c.dataset) for c in table.cells} == {("psnr_y", "set5")}
     assert len(data_lines(path)) == 3
     with pytest.raises(cmp.CompareInputError, match="not in the run"):
         bl.write_baseline([run], "x", tmp_path, metrics=["lpips"])

@@ -66,7 +66,7 @@ def make_run(folder: Path, rows, metrics=None, finished="2024-01-01T00:01:00Z"):
 
 
 def status_of(result, **key):
-    found = [r for r in result.rows if all(getattr(r, k) == str(v) for k, v in key.items())]
+    found = [r for r in result.rows if all(str(getattr(r, k)) == str(v) for k, v in key.items())]
     assert len(found) == 1, found
     return found[0]
 
@@ -303,7 +303,7 @@ def test_baseline_csv_with_comment_lines(tmp_path):
     )
     res = cmp.compare_paths(make_run(tmp_path / "c", base_rows()), base)
     assert res.exit_code == 0
-    assert res.baseline.sources[0]["provenance"]["git_commit"] == "abc"
+    assert res.baseline.sources[0].provenance["git_commit"] == "abc"
 
 
 def test_summary_csv_file_and_leaderboard_json(tmp_path):

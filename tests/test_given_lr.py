@@ -17,7 +17,7 @@ from srbench.errors import DatasetError
 from srbench.images import write_png
 from srbench.imresize import imresize
 from srbench.plan import RunConfig
-from srbench.results import read_summary
+from srbench.results import load as load_results
 from srbench.runner import run
 
 
@@ -55,7 +55,7 @@ def test_realsrset_niqe_equals_niqe_of_the_bicubic_upscales(mirror, torch_home, 
         expect = niqe_score(pirm_plane(imresize(lr, 4)))
         assert float(rows[name]["value"]) == pytest.approx(expect, abs=1e-12), name
         assert rows[name]["protocol"] == "given"
-    summary = read_summary(out / "summary.csv")
+    summary = load_results(out).rows()
     assert [(r["dataset"], r["protocol"], r["metric"], r["n_images"]) for r in summary] == [("realsrset", "given", "niqe", 20)]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["legs"][0] == {"dataset": "realsrset", "kind": "lr-only", "protocol": {"x4": "given"}, "metrics": ["niqe"]}
@@ -124,11 +124,11 @@ def test_paired_set_is_scored_with_its_own_lr(tmp_path, monkeypatch, fresh_home)
         a, b = shave(to_luma(sr), 4), shave(to_luma(hr), 4)
         expect = 10 * np.log10(255.0**2 / np.mean((a - b) ** 2))
         assert rows[f"im{i}"] == pytest.approx(expect, abs=1e-10)
-    assert {r["protocol"] for r in read_summary(out / "summary.csv")} == {"given"}
+    assert {r["protocol"] for r in load_results(out).rows()} == {"given"}
     # --lr-source made: the same set with MATLAB-bicubic LR from its HR, under its own protocol label
     made = run(RunConfig(methods=["bicubic"], datasets=["mypairs"], scales=[4], metrics=["psnr_y"], out=tmp_path / "made",
                          progress=False, lr_source="made"))
-    (given_row,), (made_row,) = read_summary(out / "summary.csv"), read_summary(made / "summary.csv")
+    (given_row,), (made_row,) = load_results(out).rows(), load_results(made).rows()
     assert made_row["protocol"] == "rgb" and made_row["value"] != given_row["value"]
 
 
@@ -196,7 +196,7 @@ def test_lr_only_set_hashed_on_first_use_and_downloaded_per_file(tmp_path, monke
     assert [r.name for r in rd.images] == ["a", "b"] and (ds.cache_root("nrset") / "LR" / "a.png").is_file()
     out = run(RunConfig(methods=["bicubic"], datasets=["nrset"], scales=[2], metrics=["lr_psnr_input"],
                         out=tmp_path / "run", progress=False, offline=True))
-    (row,) = read_summary(out / "summary.csv")
+    (row,) = load_results(out).rows()
     assert row["protocol"] == "given" and row["n_images"] == 2 and row["value"] > 30  # bicubic is LR-consistent
 
 
@@ -253,7 +253,7 @@ def test_lr_only_set_with_fid_against_a_reference_folder(mirror, torch_home, fre
     assert "which this run does not compute" in capsys.readouterr().err
     out = tmp_path / "run"
     assert main([*base, "--metrics", "fid_ref", "--fid-ref", str(ref), "--out", str(out)]) == 0
-    (row,) = read_summary(out / "summary.csv")
+    (row,) = load_results(out).rows()
     assert row["metric"] == "fid_ref" and row["protocol"] == "given" and row["n_images"] == 20 and row["value"] > 0
     m = json.loads((out / "manifest.json").read_text())
     assert m["fid_ref"]["kind"] == "folder" and m["fid_ref"]["n_images"] == 3

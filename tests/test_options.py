@@ -15,7 +15,7 @@ from srbench.errors import ImageError
 from srbench.images import write_png
 from srbench.method_api import REF_OPTION, OptionSpec
 from srbench.options import OptionError, Target, assign, label, ref_identity
-from srbench.results import read_summary
+from srbench.results import load as load_results
 from srbench.runner import RunConfig, run
 
 HELPERS = Path(__file__).resolve().parent / "helpers"
@@ -156,7 +156,7 @@ def test_runs_with_different_output_options_are_kept_apart(knobs, tmp_path):
     cfg = dict(datasets=["demo"], scales=[4], metrics=["psnr_y"], progress=False)
     a = run(RunConfig(methods=["knobs"], out=tmp_path / "a", **cfg))
     b = run(RunConfig(methods=["knobs"], out=tmp_path / "b", options={"gain": "7", "batch": "2"}, **cfg))
-    ra, rb = read_summary(a / "summary.csv"), read_summary(b / "summary.csv")
+    ra, rb = load_results(a).rows(), load_results(b).rows()
     assert [r["method"] for r in ra] == ["knobs"] and [r["method"] for r in rb] == ["knobs[gain=7]"]
     assert ra[0]["value"] != rb[0]["value"]  # computed anew, not taken from the other run's cache
     assert knobs.STATE["options"][-1] == {"gain": 7, "batch": 2, "mode": "a"}  # parsed + declared defaults
@@ -166,4 +166,4 @@ def test_runs_with_different_output_options_are_kept_apart(knobs, tmp_path):
     # batch does not change the output: same label, and the images come from the cache
     calls = knobs.STATE["calls"]
     c = run(RunConfig(methods=["knobs"], out=tmp_path / "c", options={"batch": "9"}, **cfg))
-    assert read_summary(c / "summary.csv") == ra and knobs.STATE["calls"] == calls
+    assert load_results(c).rows() == ra and knobs.STATE["calls"] == calls

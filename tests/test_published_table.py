@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from srbench.results import read_summary
+from srbench.results import load as load_results
 
 TABLE = {  # dataset: {scale: (psnr, ssim)}
     "set5": {2: (33.66, 0.9299), 3: (30.39, 0.8682), 4: (28.42, 0.8104)},
@@ -45,7 +45,7 @@ def table_run(benchmark_datasets, tmp_path_factory):
                "--out", str(out), "--no-progress"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
-        cells.update({(r["dataset"], r["scale"], r["metric"]): r for r in read_summary(out / "summary.csv")})
+        cells.update({(r["dataset"], r["scale"], r["metric"]): r for r in load_results(out).rows()})
     return cells
 
 

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from srbench_methods.cyclesr.networks import VDSR  # noqa: E402
 
 from srbench.checkpoint_format import save_checkpoint  # noqa: E402
-from srbench.results import read_summary  # noqa: E402
+from srbench.results import load as load_results  # noqa: E402
 
 
 def _srbench(*args, env=None):
@@ -41,7 +41,7 @@ def test_per_scale_weights_and_trained_provenance(tmp_path, x4_only_cyclesr, mon
     assert list(files) == ["cyclesr_vdsr_x4.srbench.safetensors"]
     assert files["cyclesr_vdsr_x4.srbench.safetensors"]["provenance"] == "trained"
     assert man["methods"]["cyclesr"]["provenance"]["x4"]  # the loaded model's own provenance is recorded
-    rows = read_summary(out / "summary.csv")
+    rows = load_results(out).rows()
     assert {r["weights_sha256"] for r in rows} == {files["cyclesr_vdsr_x4.srbench.safetensors"]["sha256"]}
     # x2 is refused with a message naming the missing file
     r2 = _srbench("run", "-m", "cyclesr", "-d", "demo", "--scale", "2", "--out", str(tmp_path / "run2"), env=env)
@@ -55,8 +55,8 @@ def test_degradation_changes_lr_and_labels_protocol(tmp_path, fresh_home):
     a = _srbench("run", "-m", "bicubic", "-d", "demo", "--out", str(tmp_path / "a"), env=env)
     b = _srbench("run", "-m", "bicubic", "-d", "demo", "--degradation", "hvae-gauss", "--out", str(tmp_path / "b"), env=env)
     assert a.returncode == 0 and b.returncode == 0, b.stderr
-    ra = {r["metric"]: r for r in read_summary(tmp_path / "a" / "summary.csv")}
-    rb = {r["metric"]: r for r in read_summary(tmp_path / "b" / "summary.csv")}
+    ra = {r["metric"]: r for r in load_results(tmp_path / "a").rows()}
+    rb = {r["metric"]: r for r in load_results(tmp_path / "b").rows()}
     assert ra["psnr_y"]["protocol"] == "rgb" and rb["psnr_y"]["protocol"] == "rgb:hvae-gauss"
     assert ra["psnr_y"]["value"] != rb["psnr_y"]["value"]
     man = json.loads((tmp_path / "b" / "manifest.json").read_text())

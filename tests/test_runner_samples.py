@@ -13,7 +13,7 @@ from srbench import registry
 from srbench.conventions import quantize
 from srbench.imresize import imresize
 from srbench.method_api import SRModel
-from srbench.results import read_summary
+from srbench.results import load as load_results
 from srbench.runner import RunConfig, run
 
 
@@ -60,7 +60,7 @@ def _cfg(tmp_path, name, **kw):
 def test_samples_rows_diversity_and_cache(tmp_path, fresh_home, with_noisy, monkeypatch, lpips_weights):
     monkeypatch.setenv("SRBENCH_MIRROR", "")
     out = run(_cfg(tmp_path, "a", save_images=True))
-    rows = {(r["method"], r["metric"]): r for r in read_summary(out / "summary.csv")}
+    rows = {(r["method"], r["metric"]): r for r in load_results(out).rows()}
     # the stochastic method's samples differ, so its diversity is positive; bicubic's is 0 without copies
     assert rows[("noisy", "diversity")]["value"] > 0
     assert rows[("bicubic", "diversity")]["value"] == 0.0
@@ -74,16 +74,16 @@ def test_samples_rows_diversity_and_cache(tmp_path, fresh_home, with_noisy, monk
     # same seed: everything comes from the cache
     out2 = run(_cfg(tmp_path, "b"))
     assert NoisyBicubic.calls == calls
-    assert read_summary(out2 / "summary.csv") == read_summary(out / "summary.csv")
+    assert load_results(out2).rows() == load_results(out).rows()
 
 
 def test_other_seed_gives_other_samples(tmp_path, fresh_home, with_noisy, monkeypatch):
     monkeypatch.setenv("SRBENCH_MIRROR", "")
     cfg = _cfg(tmp_path, "a")
     cfg.metrics = ["psnr_y"]
-    a = {(r["method"], r["metric"]): r["value"] for r in read_summary(run(cfg) / "summary.csv")}
+    a = {(r["method"], r["metric"]): r["value"] for r in load_results(run(cfg)).rows()}
     cfg = _cfg(tmp_path, "b")
     cfg.seed, cfg.metrics = 8, ["psnr_y"]
-    b = {(r["method"], r["metric"]): r["value"] for r in read_summary(run(cfg) / "summary.csv")}
+    b = {(r["method"], r["metric"]): r["value"] for r in load_results(run(cfg)).rows()}
     assert a[("noisy", "psnr_y")] != b[("noisy", "psnr_y")]
     assert a[("bicubic", "psnr_y")] == b[("bicubic", "psnr_y")]

@@ -12,7 +12,7 @@ from srbench import datasets as ds
 from srbench import registry
 from srbench.cli import main
 from srbench.plan import RunConfig, plan
-from srbench.results import read_summary
+from srbench.results import load as load_results
 from srbench.tracks import TRACKS, apply_track, get_track, readiness
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def test_bicubic_x4_track_reproduces_the_baseline(mirror, tmp_path, capsys):
     """The classic table as one track: each row through the pipeline that produced it (README table)."""
     out = tmp_path / "run"
     assert main(["run", "--track", "bicubic-x4", "-m", "bicubic", "--out", str(out), "--no-progress"]) == 0
-    rows = {(r["dataset"], r["protocol"], r["metric"]): r["value"] for r in read_summary(out / "summary.csv")}
+    rows = {(r["dataset"], r["protocol"], r["metric"]): r["value"] for r in load_results(out).rows()}
     with open(BASELINE, newline="") as f:
         base = {(r["dataset"], r["protocol"], r["metric"]): float(r["value"])
                 for r in csv.DictReader(line for line in f if not line.startswith("#")) if r["scale"] == "4"}

@@ -9,20 +9,17 @@ that has it. Stale and partial cells are shown, flagged, and never ranked or plo
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from srbench.errors import SrbenchError
 from srbench.names import method_name, safe_name
+from srbench.results import Cell, Results, Source, load
 
 SCHEMA = 1
-
-#: run-folder subfolders holding HR and LR copies (``images/_hr/<dataset>/x<scale>/<image>.png``)
-HR_DIR, LR_DIR = "_hr", "_lr"
 
 PROVENANCE_LABELS = {
     "official": "official checkpoint",
@@ -37,200 +34,79 @@ class ReportError(SrbenchError):
     """A run folder or compare file that the report cannot read."""
 
 
-def _float(text: Any) -> float | None:
-    if text is None or str(text).strip() == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _int(text: Any) -> int | None:
-    try:
-        return int(str(text).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open(newline="", encoding="utf-8") as fh:
-        return [{k: (v or "") for k, v in row.items() if k is not None} for row in csv.DictReader(fh)]
-
-
-@dataclass
-class Run:
-    path: Path
-    id: str  # unique, file-name-safe id used in the site (runs/<id>/)
-    manifest: dict
-    summary: list[dict]
-    per_image: list[dict]
-    order: int  # position on the command line (tie-breaker for "newest")
-
-    @property
-    def created(self) -> str:
-        return str(self.manifest.get("created") or "")
-
-    @property
-    def protocol(self) -> str:
-        return str(self.manifest.get("protocol") or "rgb")
-
-    @property
-    def newness(self) -> tuple[str, int]:
-        return (self.created, self.order)
-
-    def _inside(self, path: Path) -> Path | None:
-        root = (self.path / "images").resolve()
-        try:
-            resolved = path.resolve()
-            resolved.relative_to(root)
-        except (ValueError, OSError):
-            return None  # a user string pointing outside the run's image folder
-        return resolved if resolved.is_file() else None
-
-    def _folder(self, first: str, dataset: str, scale: int) -> Path:
-        return self.path / "images" / first / safe_name(dataset) / f"x{scale}"
-
-    def sr_file(self, method: str, dataset: str, scale: int, image: str) -> Path | None:
-        return self._inside(self._folder(safe_name(method), dataset, scale) / f"{safe_name(image)}.png")
-
-    def sample_files(self, method: str, dataset: str, scale: int, image: str) -> list[Path]:
-        folder = self._folder(safe_name(method), dataset, scale) / safe_name(image)
-        if self._inside(folder / "s0.png") is None:
-            return []
-        out = []
-        k = 0
-        while (p := self._inside(folder / f"s{k}.png")) is not None:
-            out.append(p)
-            k += 1
-        return out
-
-    def hr_file(self, dataset: str, scale: int, image: str) -> Path | None:
-        return self._inside(self._folder(HR_DIR, dataset, scale) / f"{safe_name(image)}.png")
-
-    def lr_file(self, dataset: str, scale: int, image: str) -> Path | None:
-        return self._inside(self._folder(LR_DIR, dataset, scale) / f"{safe_name(image)}.png")
-
-    def method_meta(self, method: str) -> dict:
-        methods = self.manifest.get("methods") or {}
-        meta = methods.get(method)
-        if meta is None:
-            meta = methods.get(method_name(method))
-        return meta if isinstance(meta, dict) else {}
-
-
-def load_run(path: Path, order: int, used_ids: set[str]) -> Run:
-    path = Path(path)
-    manifest_path = path / "manifest.json"
-    if not path.is_dir():
-        raise ReportError(f"run folder {str(path)!r} does not exist")
-    if not manifest_path.is_file():
-        raise ReportError(f"{str(path)!r} is not a run folder (no manifest.json)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"cannot read {manifest_path}: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise ReportError(f"{manifest_path}: expected a JSON object")
-    if not (path / "summary.csv").is_file():
-        raise ReportError(f"{str(path)!r} has no summary.csv (unfinished run?)")
-    base = safe_name(path.resolve().name or "run")
-    run_id, k = base, 2
-    while run_id in used_ids:
-        run_id, k = f"{base}-{k}", k + 1
-    used_ids.add(run_id)
-    return Run(path, run_id, manifest, _read_csv(path / "summary.csv"), _read_csv(path / "per_image.csv"), order)
-
-
-def load_runs(paths: list[Path]) -> list[Run]:
+def load_inputs(paths: list[Path]) -> Results:
+    """The report's inputs through the one reader (:func:`srbench.results.load`): run folders, and reported
+    YAML (papers' numbers, shown as reported rows). A run needs its manifest (the report shows provenance)."""
     if not paths:
         raise ReportError("no run folders given")
-    used: set[str] = set()
-    return [load_run(Path(p), i, used) for i, p in enumerate(paths)]
+    results = load([Path(p) for p in paths])
+    for s in results.sources:
+        if s.kind == "run" and not s.manifest:
+            raise ReportError(f"{str(s.path)!r} is not a run folder (no manifest.json)")
+        if s.kind not in ("run", "reported"):
+            raise ReportError(f"{s.path}: srbench report takes run folders and reported YAML, not a {s.kind}")
+    if not any(s.kind == "run" for s in results.sources):
+        raise ReportError("no run folders given (reported numbers are shown beside measured ones)")
+    return results
 
 
-@dataclass
-class Cell:
-    method: str
-    dataset: str
-    scale: int
-    metric: str
-    value: float | None
-    n_images: int | None
-    protocol: str
-    metric_version: str
-    adapter_version: str
-    dataset_version: str
-    weights_sha256: str
-    run: Run
+@dataclass(eq=False)
+class BoardCell(Cell):
+    """A :class:`srbench.results.Cell` as the leaderboard shows it: stale/partial flags, rank, supersession."""
+
     stale: list[str] = field(default_factory=list)  # human-readable reasons
     partial: str = ""  # "3/5" when fewer images than the dataset has
     rank: int = 0  # 1 best, 2 second best in its column, 0 otherwise
-    superseded_by: Cell | None = None
+    superseded_by: BoardCell | None = None
+    disagrees: str = ""  # reported cell: how it differs from the measured cell of its method (shown, not hidden)
+
+    @classmethod
+    def of(cls, cell: Cell) -> BoardCell:
+        return cls(**{f.name: getattr(cell, f.name) for f in fields(Cell)})
 
     @property
     def group(self) -> tuple[str, int, str]:
         return (self.dataset, self.scale, self.protocol)
 
     @property
-    def key(self) -> tuple[str, str, int, str, str]:
-        return (self.method, self.dataset, self.scale, self.protocol, self.metric)
+    def row_key(self) -> str:
+        """The leaderboard row: the method label, or the paper's row for a reported cell."""
+        if self.reported is None:
+            return self.method
+        return f"{self.reported.label} [{self.reported.paper} {self.reported.table}]"
 
     @property
     def rankable(self) -> bool:
-        return self.value is not None and not self.stale and not self.partial
+        return self.number is not None and not self.stale and not self.partial and self.reported is None
 
     @property
     def anchor(self) -> str:
         return "cell-" + safe_name(f"{self.method}-{self.dataset}-x{self.scale}-{self.protocol}-{self.metric}", 120)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "method": self.method,
             "dataset": self.dataset,
             "scale": self.scale,
             "metric": self.metric,
-            "value": self.value,
+            "value": self.number,
             "n_images": self.n_images,
             "protocol": self.protocol,
             "metric_version": self.metric_version,
             "adapter_version": self.adapter_version,
             "dataset_version": self.dataset_version,
             "weights_sha256": self.weights_sha256,
-            "run": self.run.id,
-            "run_page": f"runs/{self.run.id}/index.html",
+            "kind": self.kind,
             "stale": bool(self.stale),
             "stale_reasons": list(self.stale),
             "partial": bool(self.partial),
         }
-
-
-def _cells_of(run: Run) -> list[Cell]:
-    out = []
-    for row in run.summary:
-        scale = _int(row.get("scale"))
-        if not row.get("method") or not row.get("metric") or scale is None:
-            continue
-        out.append(
-            Cell(
-                method=row["method"],
-                dataset=row.get("dataset", ""),
-                scale=scale,
-                metric=row["metric"],
-                value=_float(row.get("value")),
-                n_images=_int(row.get("n_images")),
-                protocol=row.get("protocol") or run.protocol,
-                metric_version=row.get("metric_version", ""),
-                adapter_version=row.get("adapter_version", ""),
-                dataset_version=row.get("dataset_version", ""),
-                weights_sha256=row.get("weights_sha256", ""),
-                run=run,
-            )
-        )
-    return out
+        if self.reported is None:
+            out.update(run=self.source.id, run_page=f"runs/{self.source.id}/index.html")
+        else:
+            out.update(label=self.reported.label, paper=self.reported.paper, table=self.reported.table,
+                       printed=self.reported.text, source=str(self.source.path), disagrees=self.disagrees)
+        return out
 
 
 def _registry_metrics() -> dict:
@@ -277,16 +153,19 @@ class MetricMeta:
 
 @dataclass
 class Row:
-    method: str
-    cells: dict[str, Cell]
+    method: str  # the method label; for a reported row the paper's row (BoardCell.row_key)
+    cells: dict[str, BoardCell]
+    reported: Any = None  # srbench.reported.ReportedRow of a reported row (shown apart, never ranked)
 
     @property
-    def run(self) -> Run | None:
+    def run(self) -> Source | None:
         """The run most of this row's shown cells come from (its images go on the per-image pages)."""
-        counts: dict[str, tuple[int, Run]] = {}
+        counts: dict[str, tuple[int, Source]] = {}
         for cell in self.cells.values():
-            n, _ = counts.get(cell.run.id, (0, cell.run))
-            counts[cell.run.id] = (n + 1, cell.run)
+            if not cell.source.is_run:
+                continue
+            n, _ = counts.get(cell.source.id, (0, cell.source))
+            counts[cell.source.id] = (n + 1, cell.source)
         if not counts:
             return None
         return max(counts.values(), key=lambda t: (t[0], t[1].newness))[1]
@@ -299,25 +178,28 @@ class Table:
     protocol: str
     n_images: int | None
     metrics: list[MetricMeta]
-    rows: list[Row]
+    rows: list[Row]  # measured rows, ranked
+    reported: list[Row] = field(default_factory=list)  # papers' numbers, shown below the measured rows
 
     @property
     def id(self) -> str:
         return safe_name(f"{self.dataset}_x{self.scale}_{self.protocol}", 100)
 
     @property
-    def stale_cells(self) -> list[Cell]:
+    def stale_cells(self) -> list[BoardCell]:
         return [c for r in self.rows for c in r.cells.values() if c.stale or c.partial]
 
 
 @dataclass
 class Board:
-    runs: list[Run]
+    runs: list[Source]
     tables: list[Table]
     metrics: dict[str, MetricMeta]
     methods: dict[str, dict]  # method -> display metadata
-    cells: list[Cell]  # shown cells
-    superseded: list[Cell]  # cells another run's cell replaced
+    cells: list[BoardCell]  # shown measured cells
+    superseded: list[BoardCell]  # cells another run's cell replaced
+    reported: list[BoardCell] = field(default_factory=list)  # shown reported cells
+    unplaced: list[dict] = field(default_factory=list)  # reported tables with no measured table to sit in
 
 
 def _newest(items):
@@ -331,7 +213,7 @@ def _newest(items):
     return None if best is None else best[1]
 
 
-def _metric_meta(runs: list[Run], all_cells: list[Cell], registry: dict) -> dict[str, MetricMeta]:
+def _metric_meta(runs: list[Source], all_cells: list[BoardCell], registry: dict) -> dict[str, MetricMeta]:
     names: list[str] = []
     for run in runs:
         for name in run.manifest.get("metrics") or {}:
@@ -356,34 +238,35 @@ def _metric_meta(runs: list[Run], all_cells: list[Cell], registry: dict) -> dict
         else:
             version = _newest([(r, m.get("version")) for r, m in entries])
             if version is None:
-                version = _newest([(c.run, c.metric_version) for c in all_cells if c.metric == name])
+                version = _newest([(c.source, c.metric_version) for c in all_cells if c.metric == name])
         desc = getattr(info, "description", "") if info is not None else ""
         out[name] = MetricMeta(name, None if hib is None else bool(hib), None if fr is None else bool(fr),
                                str(version or ""), desc)
     return out
 
 
-def _current_adapter(method: str, runs: list[Run], all_cells: list[Cell], registry: dict) -> str:
+def _current_adapter(method: str, runs: list[Source], all_cells: list[BoardCell], registry: dict) -> str:
     info = registry.get(method_name(method))
     if info is not None:
         return str(info.adapter_version)
     v = _newest([(r, r.method_meta(method).get("adapter_version")) for r in runs if r.method_meta(method)])
     if v is None:
-        v = _newest([(c.run, c.adapter_version) for c in all_cells if c.method == method])
+        v = _newest([(c.source, c.adapter_version) for c in all_cells if c.method == method])
     return str(v or "")
 
 
-def _current_dataset(dataset: str, runs: list[Run], all_cells: list[Cell]) -> tuple[str, int | None]:
+def _current_dataset(dataset: str, runs: list[Source], all_cells: list[BoardCell]) -> tuple[str, int | None]:
     entries = [(r, (r.manifest.get("datasets") or {}).get(dataset)) for r in runs]
     entries = [(r, d) for r, d in entries if isinstance(d, dict)]
     version = _newest([(r, d.get("version")) for r, d in entries])
     if version is None:
-        version = _newest([(c.run, c.dataset_version) for c in all_cells if c.dataset == dataset])
-    n = _int(_newest([(r, d.get("n_images")) for r, d in entries]))
+        version = _newest([(c.source, c.dataset_version) for c in all_cells if c.dataset == dataset])
+    n = _newest([(r, d.get("n_images")) for r, d in entries])
+    n = n if isinstance(n, int) and not isinstance(n, bool) else None
     return str(version or ""), n
 
 
-def _mark_stale(cell: Cell, metric: MetricMeta, adapter: str, dataset: tuple[str, int | None]) -> None:
+def _mark_stale(cell: BoardCell, metric: MetricMeta, adapter: str, dataset: tuple[str, int | None]) -> None:
     if metric.version and cell.metric_version != metric.version:
         cell.stale.append(f"metric {cell.metric} version {cell.metric_version or '?'} (current {metric.version})")
     if adapter and cell.adapter_version != adapter:
@@ -395,16 +278,16 @@ def _mark_stale(cell: Cell, metric: MetricMeta, adapter: str, dataset: tuple[str
         cell.partial = f"{cell.n_images}/{n_total}"
 
 
-def rank_cells(cells: list[Cell], higher_is_better: bool | None) -> None:
+def rank_cells(cells: list[BoardCell], higher_is_better: bool | None) -> None:
     """Mark best (1) and second best (2) among the rankable cells of one column (ties share a rank)."""
     for c in cells:
         c.rank = 0
     if higher_is_better is None:
         return
-    values = sorted({c.value for c in cells if c.rankable}, reverse=higher_is_better)
+    values = sorted({c.number for c in cells if c.rankable}, reverse=higher_is_better)
     for rank, value in enumerate(values[:2], start=1):
         for c in cells:
-            if c.rankable and c.value == value:
+            if c.rankable and c.number == value:
                 c.rank = rank
 
 
@@ -421,7 +304,7 @@ def weights_summary(meta: dict) -> list[dict]:
     return out
 
 
-def _method_info(method: str, runs: list[Run], cells: list[Cell], registry: dict) -> dict:
+def _method_info(method: str, runs: list[Source], cells: list[BoardCell], registry: dict) -> dict:
     mine = sorted((r for r in runs if r.method_meta(method)), key=lambda r: r.newness)
     meta = dict(mine[-1].method_meta(method)) if mine else {}
     info = registry.get(method_name(method))
@@ -453,8 +336,12 @@ def _method_info(method: str, runs: list[Run], cells: list[Cell], registry: dict
     }
 
 
-def assemble(runs: list[Run]) -> Board:
-    all_cells = [c for run in runs for c in _cells_of(run)]
+def assemble(results: Results) -> Board:
+    """The leaderboard of ``results`` (:func:`load_inputs`): measured cells chosen, flagged and ranked per
+    (dataset, scale, protocol); reported cells (papers) attached to the tables they belong to, apart."""
+    runs = [s for s in results.sources if s.is_run]
+    all_cells = [BoardCell.of(c) for c in results.cells if c.reported is None]
+    reported_cells = [BoardCell.of(c) for c in results.cells if c.reported is not None]
     reg_metrics, reg_methods = _registry_metrics(), _registry_methods()
     metrics = _metric_meta(runs, all_cells, reg_metrics)
     adapters = {m: _current_adapter(m, runs, all_cells, reg_methods) for m in {c.method for c in all_cells}}
@@ -462,14 +349,14 @@ def assemble(runs: list[Run]) -> Board:
     for cell in all_cells:
         _mark_stale(cell, metrics[cell.metric], adapters[cell.method], datasets[cell.dataset])
 
-    chosen: dict[tuple, Cell] = {}
-    superseded: list[Cell] = []
+    chosen: dict[tuple, BoardCell] = {}
+    superseded: list[BoardCell] = []
     for cell in all_cells:
         other = chosen.get(cell.key)
         if other is None:
             chosen[cell.key] = cell
             continue
-        better = (not cell.stale, cell.run.newness) > (not other.stale, other.run.newness)
+        better = (not cell.stale, cell.source.newness) > (not other.stale, other.source.newness)
         winner, loser = (cell, other) if better else (other, cell)
         chosen[cell.key] = winner
         superseded.append(loser)
@@ -486,9 +373,12 @@ def assemble(runs: list[Run]) -> Board:
             dataset_order.append(cell.dataset)
     metric_order = list(metrics)
 
-    groups: dict[tuple[str, int, str], list[Cell]] = {}
+    groups: dict[tuple[str, int, str], list[BoardCell]] = {}
     for cell in chosen.values():
         groups.setdefault(cell.group, []).append(cell)
+    reported_groups: dict[tuple[str, int, str], list[BoardCell]] = {}
+    for cell in reported_cells:
+        reported_groups.setdefault(cell.group, []).append(cell)
     tables = []
     for (dataset, scale, protocol) in sorted(groups, key=lambda g: (dataset_order.index(g[0]), g[1], g[2])):
         cells = groups[(dataset, scale, protocol)]
@@ -504,18 +394,60 @@ def assemble(runs: list[Run]) -> Board:
 
         def order(row: Row, primary=primary):
             cell = row.cells.get(primary.name) if primary else None
-            if cell is None or cell.value is None:
+            if cell is None or cell.number is None:
                 return (2, 0.0, row.method)
             # ranked cells first, best first; stale/partial ones after them
-            return (0 if cell.rankable else 1, -cell.value if primary.higher_is_better else cell.value, row.method)
+            return (0 if cell.rankable else 1, -cell.number if primary.higher_is_better else cell.number, row.method)
 
         n_images = datasets[dataset][1] or max((c.n_images or 0 for c in cells), default=0) or None
-        tables.append(Table(dataset, scale, protocol, n_images, cols, sorted(rows.values(), key=order)))
+        reported = _reported_rows(reported_groups.pop((dataset, scale, protocol), []), rows, names)
+        tables.append(Table(dataset, scale, protocol, n_images, cols, sorted(rows.values(), key=order), reported))
 
     shown = [c for t in tables for r in t.rows for c in r.cells.values()]
     method_names = sorted({c.method for c in shown})
     methods = {m: _method_info(m, runs, all_cells, reg_methods) for m in method_names}
-    return Board(runs, tables, metrics, methods, shown, superseded)
+    shown_reported = [c for t in tables for r in t.reported for c in r.cells.values()]
+    unplaced: dict[tuple, dict] = {}
+    for (dataset, scale, protocol), cells in reported_groups.items():
+        for c in cells:
+            entry = unplaced.setdefault((c.reported.paper, c.reported.table), {
+                "paper": c.reported.paper, "table": c.reported.table, "source": str(c.source.path), "groups": set()})
+            entry["groups"].add(f"{dataset} ×{scale} {protocol}")
+    unplaced_list = [{**e, "groups": sorted(e["groups"])} for _, e in sorted(unplaced.items())]
+    return Board(runs, tables, metrics, methods, shown, superseded, shown_reported, unplaced_list)
+
+
+def _reported_rows(cells: list[BoardCell], measured: dict[str, Row], columns: list[str]) -> list[Row]:
+    """Reported cells of one table as rows (one per paper row), in the table's columns only; a reported cell
+    of a method that this table also measures says how far the measurement is (``disagrees``) when it is
+    beyond the paper's printed precision plus the compare tolerance - shown on the page, never hidden."""
+    from srbench.tolerances import Tolerances
+
+    tolerances = Tolerances()
+    rows: dict[str, Row] = {}
+    for c in cells:
+        if c.metric not in columns:
+            continue
+        rows.setdefault(c.row_key, Row(c.row_key, {}, c.reported)).cells[c.metric] = c
+        mine = measured.get(c.method)
+        got = mine.cells.get(c.metric) if mine is not None else None
+        if got is not None and got.number is not None and c.number is not None:
+            allowed = tolerances.rule_for(c.method, c.dataset, c.metric).allowed(c.number) + c.reported.slack
+            if abs(got.number - c.number) > allowed * (1 + 1e-9):
+                known = c.reported.known_disagreement
+                why = f": {known['note']}" if known and known.get("note") else " (not recorded as a known disagreement)"
+                c.disagrees = (f"srbench measures {got.number:.4f} for {c.method} "
+                               f"({got.number - c.number:+.3f} vs the paper's {c.reported.text}){why}")
+    return sorted(rows.values(), key=lambda r: (r.reported.paper, r.reported.table, r.reported.label))
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a compare-JSON field, else None."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def fmt_value(value: float | None) -> str:
@@ -564,9 +496,9 @@ def moved_rows(rows: list[dict]) -> tuple[list[dict], int]:
             "metric": str(row.get("metric", "")),
             "status": str(row.get("status", "")),
             "kind": kind,
-            "current": fmt_value(_float(row.get("current"))),
-            "baseline": fmt_value(_float(row.get("baseline"))),
-            "delta": _fmt_delta(_float(row.get("delta"))),
+            "current": fmt_value(_number(row.get("current"))),
+            "baseline": fmt_value(_number(row.get("baseline"))),
+            "delta": _fmt_delta(_number(row.get("delta"))),
             "tolerance": str(row.get("tolerance", "")) if row.get("tolerance") is not None else "",
         })
     order = {"regressed": 0, "changed": 1, "improved": 2}

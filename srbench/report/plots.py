@@ -25,7 +25,7 @@ def pd_points(table: Table, axes: tuple[str, str]) -> list[tuple[str, float, flo
     for row in table.rows:
         a, b = row.cells.get(psnr), row.cells.get(perc)
         if a is not None and b is not None and a.rankable and b.rankable:
-            out.append((row.method, b.value, a.value))
+            out.append((row.method, b.number, a.number))
     return out
 
 

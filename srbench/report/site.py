@@ -31,15 +31,15 @@ from srbench.names import safe_name
 from srbench.report import imaging
 from srbench.report.data import (
     Board,
-    Cell,
-    Run,
+    BoardCell,
     Table,
     assemble,
     fmt_value,
     load_compare,
-    load_runs,
+    load_inputs,
     moved_rows,
 )
+from srbench.results import Source
 
 MARKER = ".srbench-site"
 _OWNED = ("assets", "runs", "img", "plots", "tracks")
@@ -93,7 +93,7 @@ def _now() -> str:
 # ---------------------------------------------------------------------------------------------- views
 
 
-def _cell_view(cell: Cell | None, root: str) -> dict:
+def _cell_view(cell: BoardCell | None, root: str) -> dict:
     if cell is None:
         return {"text": "—", "sort": "", "classes": "num missing", "href": "", "title": "no result",
                 "mark": "", "flags": [], "note": ""}
@@ -112,20 +112,36 @@ def _cell_view(cell: Cell | None, root: str) -> dict:
     if cell.partial:
         classes.append("partial")
         flags.append({"text": f"partial {cell.partial}", "title": f"computed on {cell.partial} images — not ranked"})
+    if cell.reported is not None:
+        return _reported_cell_view(cell, classes, flags)
     title = (
-        f"{cell.value!r} · run {cell.run.id} · {cell.metric} v{cell.metric_version} · "
+        f"{cell.value!r} · run {cell.source.id} · {cell.metric} v{cell.metric_version} · "
         f"adapter v{cell.adapter_version} · dataset v{cell.dataset_version} · n={cell.n_images}"
     )
     return {
-        "text": fmt_value(cell.value),
-        "sort": "" if cell.value is None else repr(cell.value),
+        "text": fmt_value(cell.number),
+        "sort": "" if cell.number is None else repr(cell.number),
         "classes": " ".join(classes),
-        "href": f"{root}runs/{cell.run.id}/index.html#{cell.anchor}",
+        "href": f"{root}runs/{cell.source.id}/index.html#{cell.anchor}",
         "title": title,
         "mark": mark,
         "flags": flags,
         "note": "",
     }
+
+
+def _reported_cell_view(cell: BoardCell, classes: list[str], flags: list[dict]) -> dict:
+    """A number copied from a paper: its printed text, where it comes from, and - when srbench measures the
+    same method here - how far the measurement is (a visible flag, never hidden)."""
+    rep = cell.reported
+    classes.append("reported-value")
+    if cell.disagrees:
+        classes.append("disagrees")
+        flags.append({"text": "≠ srbench", "title": cell.disagrees})
+    title = f"printed {rep.text} · {rep.paper} {rep.table} · {rep.protocol_text or 'protocol not stated'}"
+    return {"text": rep.text if rep.text else "—", "sort": "" if cell.number is None else repr(cell.number),
+            "classes": " ".join(classes), "href": "", "title": title, "mark": "", "flags": flags,
+            "note": cell.disagrees}
 
 
 def _table_view(board: Board, table: Table, root: str, plot: dict | None, images: dict | None) -> dict:
@@ -139,11 +155,19 @@ def _table_view(board: Board, table: Table, root: str, plot: dict | None, images
             "stochastic": info["stochastic"],
             "cells": [_cell_view(row.cells.get(m.name), root) for m in table.metrics],
         })
+    reported = []
+    for row in table.reported:
+        rep = row.reported
+        reported.append({
+            "label": rep.label, "method": rep.method or "", "paper": rep.paper, "table": rep.table,
+            "title": rep.paper_title, "protocol": rep.protocol_text, "source": rep.file,
+            "cells": [_cell_view(row.cells.get(m.name), root) for m in table.metrics],
+        })
     notes = []
     for cell in table.stale_cells:
         reasons = list(cell.stale) + ([f"computed on {cell.partial} images"] if cell.partial else [])
-        notes.append({"method": cell.method, "metric": cell.metric, "run": cell.run.id, "reasons": reasons,
-                      "href": f"{root}runs/{cell.run.id}/index.html#{cell.anchor}"})
+        notes.append({"method": cell.method, "metric": cell.metric, "run": cell.source.id, "reasons": reasons,
+                      "href": f"{root}runs/{cell.source.id}/index.html#{cell.anchor}"})
     return {
         "id": table.id,
         "dataset": table.dataset,
@@ -152,6 +176,8 @@ def _table_view(board: Board, table: Table, root: str, plot: dict | None, images
         "n_images": table.n_images,
         "metrics": table.metrics,
         "rows": rows,
+        "reported": reported,
+        "disagreements": [c.disagrees for r in table.reported for c in r.cells.values() if c.disagrees],
         "notes": notes,
         "plot": plot,
         "images": images,
@@ -179,14 +205,10 @@ def _footer(board: Board, root: str, generated: str) -> dict:
 # ----------------------------------------------------------------------------------------- per image
 
 
-def _per_image_index(run: Run) -> dict[tuple, list[dict]]:
+def _per_image_index(run: Source) -> dict[tuple, list[dict]]:
     idx: dict[tuple, list[dict]] = {}
     for r in run.per_image:
-        try:
-            scale = int(r.get("scale", ""))
-        except ValueError:
-            continue
-        idx.setdefault((r.get("method", ""), r.get("dataset", ""), scale, r.get("image", "")), []).append(r)
+        idx.setdefault((r["method"], r["dataset"], r["scale"], r["image"]), []).append(r)
     return idx
 
 
@@ -201,19 +223,18 @@ def _samples_metrics(board: Board) -> set[str]:
 
 def _image_values(rows: list[dict]) -> tuple[dict[str, float], dict[str, int], dict[int, dict[str, float]]]:
     """(value per metric — mean over samples where per-sample, sample counts, per-sample values)."""
-    from srbench.report.data import _float
+    import math
 
     plain: dict[str, float] = {}
     per_sample: dict[str, dict[int, float]] = {}
     for r in rows:
-        v = _float(r.get("value"))
-        if v is None:
+        v = r["value"]
+        if not math.isfinite(v):
             continue
-        s = str(r.get("sample", "")).strip()
-        if s == "":
+        if r["sample"] is None:
             plain[r["metric"]] = v
-        elif s.isdigit():
-            per_sample.setdefault(r["metric"], {})[int(s)] = v
+        else:
+            per_sample.setdefault(r["metric"], {})[r["sample"]] = v
     values, counts, samples = dict(plain), {}, {}
     for metric, by in per_sample.items():
         if metric not in values:
@@ -374,7 +395,7 @@ def _image_pages(board: Board, table: Table, out: Path, env, crop: imaging.Box |
 # --------------------------------------------------------------------------------------------- runs
 
 
-def _run_page(board: Board, run: Run, out: Path, env, footer) -> None:
+def _run_page(board: Board, run: Source, out: Path, env, footer) -> None:
     folder = out / "runs" / run.id
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("manifest.json", "summary.csv", "per_image.csv"):
@@ -383,7 +404,7 @@ def _run_page(board: Board, run: Run, out: Path, env, footer) -> None:
     shown = {id(c) for c in board.cells}
     superseded = {id(c): c.superseded_by for c in board.superseded}
     cells = []
-    for c in sorted((c for c in board.cells + board.superseded if c.run is run),
+    for c in sorted((c for c in board.cells + board.superseded if c.source is run),
                     key=lambda c: (c.dataset, c.scale, c.protocol, c.method, c.metric)):
         status = []
         if c.stale:
@@ -392,10 +413,10 @@ def _run_page(board: Board, run: Run, out: Path, env, footer) -> None:
             status.append(f"partial: {c.partial} images")
         if id(c) in superseded:
             other = superseded[id(c)]
-            status.append(f"superseded by run {other.run.id}")
+            status.append(f"superseded by run {other.source.id}")
         elif id(c) in shown:
             status.append("shown on the leaderboard")
-        cells.append({"c": c, "text": fmt_value(c.value), "full": repr(c.value), "status": "; ".join(status),
+        cells.append({"c": c, "text": fmt_value(c.number), "full": repr(c.value), "status": "; ".join(status),
                       "classes": "stale" if c.stale else ""})
     m = run.manifest
     command = m.get("command")
@@ -423,7 +444,7 @@ def _track_pages(board: Board, out: Path, env, footer, plots: dict, image_links:
     for name in names:
         track = _track_meta(name, board)
         mine = [t for t in board.tables
-                if any(c.run.manifest.get("track") == name for row in t.rows for c in row.cells.values())]
+                if any(c.source.manifest.get("track") == name for row in t.rows for c in row.cells.values())]
         views = [_table_view(board, t, "../", plots.get(t.id), image_links.get(t.id)) for t in mine]
         stem = safe_name(name)
         folder = out / "tracks"
@@ -478,9 +499,9 @@ def build_site(run_dirs: list[Path], out: Path, compare_json: Path | None = None
 
     if isinstance(crop, str):
         crop = imaging.parse_crop(crop)
-    runs = load_runs([Path(p) for p in run_dirs])
+    results = load_inputs([Path(p) for p in run_dirs])
     compare_rows = load_compare(compare_json) if compare_json is not None else None
-    board = assemble(runs)
+    board = assemble(results)
     out = _prepare_out(Path(out))
     _copy_static(out)
     env = _env()
@@ -495,7 +516,7 @@ def build_site(run_dirs: list[Path], out: Path, compare_json: Path | None = None
         "schema": 1,
         "generated": generated,
         "srbench_version": __version__,
-        "cells": [c.to_json() for c in board.cells],
+        "cells": [c.to_json() for c in board.cells + board.reported],
         "metrics": {n: board.metrics[n].to_json() for n in board.metrics if n in used_metrics},
         "methods": {n: {k: v for k, v in info.items() if k != "anchor"} for n, info in board.methods.items()},
         "runs": {r.id: {"path": str(r.path.resolve()), "created": r.created,
@@ -525,7 +546,11 @@ def build_site(run_dirs: list[Path], out: Path, compare_json: Path | None = None
 
     html = env.get_template("index.html").render(
         root="", footer=footer_for(""), title=title, tables=tables, methods=list(board.methods.values()),
-        regressions=regressions, runs=board.runs, tracks=tracks,
+        regressions=regressions, runs=[{"id": r.id, "created": r.created, "protocol": r.protocol,
+                                        "n_cells": sum(1 for c in results.cells if c.source is r)} for r in board.runs],
+        tracks=tracks, unplaced=board.unplaced,
+        reported_sources=[{"path": str(s.path), "paper": s.reported.paper, "title": s.reported.title}
+                          for s in results.sources if s.kind == "reported"],
     )
     index = out / "index.html"
     index.write_text(html, encoding="utf-8")

@@ -348,7 +348,7 @@ PUBLISHED_TOL = {"psnr_y": 0.25, "ssim_y": 0.01, "lpips": 0.02}
 @pytest.mark.parametrize("ref", ["lr", "noise"])
 def test_published_x8_table(ref, benchmark_datasets, lpips_weights, tmp_path):
     from srbench import registry
-    from srbench.results import read_summary
+    from srbench.results import load as load_results
 
     root = _real_dir(scales=(8,))
     metrics = ["psnr_y", "ssim_y"] + (["lpips"] if "lpips" in registry.metrics() else [])
@@ -357,7 +357,7 @@ def test_published_x8_table(ref, benchmark_datasets, lpips_weights, tmp_path):
            "--device", os.environ.get("SRBENCH_TEST_DEVICE", "auto"), "--out", str(tmp_path / "run"), "--no-progress"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    rows = {(r["dataset"], r["metric"]): r["value"] for r in read_summary(tmp_path / "run" / "summary.csv")}
+    rows = {(r["dataset"], r["metric"]): r["value"] for r in load_results(tmp_path / "run").rows()}
     bad = []
     for ds, published in PUBLISHED_X8[ref].items():
         for metric, want in zip(("psnr_y", "ssim_y", "lpips"), published):

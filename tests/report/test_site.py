@@ -18,7 +18,7 @@ from report_fixtures import EVIL, SCALE, TEXTURE, parse_html
 from srbench.errors import OutputDirError, SrbenchError
 from srbench.report import add_arguments, imaging, run
 from srbench.names import safe_name
-from srbench.report.data import assemble, load_runs
+from srbench.report.data import assemble, load_inputs
 
 CELL_KEYS = {"method", "dataset", "scale", "metric", "value", "n_images", "protocol", "metric_version",
              "adapter_version", "dataset_version", "weights_sha256", "run"}
@@ -115,7 +115,7 @@ def test_adapter_version_mismatch_is_stale(tmp_path, fixture_runs):
                         "adapter_version", "dataset_version", "weights_sha256"])
             w.writerow(["zzz_unregistered", "dz", 4, metric, 1.0, 1, "rgb", "1", adapter, "1", ""])
         rows.append(d)
-    board = assemble(load_runs(rows))
+    board = assemble(load_inputs(rows))
     by_metric = {c.metric: c for c in board.cells}
     assert by_metric["m_old"].stale and "adapter" in by_metric["m_old"].stale[0]
     assert not by_metric["m_new"].stale
