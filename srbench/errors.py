@@ -47,3 +47,12 @@ class OutputDirError(SrbenchError):
 class MethodFailedError(SrbenchError):
     """A method adapter or a metric raised an unexpected exception; the message names method, image and
     the exception. Work finished before it stays cached (a re-run resumes)."""
+
+
+class FolderOutputsError(SrbenchError):
+    """A ``folder:PATH`` method: the text is wrong, or the folder's SR files do not fit the run. One error
+    lists every problem found (``problems``: group -> lines), so one fix-up round suffices."""
+
+    def __init__(self, message: str, problems: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.problems = dict(problems or {})
