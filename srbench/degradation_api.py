@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from srbench.method_api import OptionSpec, WeightFile
+from srbench.method_api import OptionSpec, PaperValue, WeightFile
 
 __all__ = ["INPUT_HR", "INPUT_LR", "Degradation", "DegradationInfo", "OptionSpec", "WeightFile"]
 
@@ -50,6 +50,7 @@ class DegradationInfo:
     adapter_version: str = "1"
     param_count: Callable[[], int] | None = None
     options: tuple[OptionSpec, ...] = ()  # every option the loader reads (as MethodInfo.options)
+    paper_vs_srbench: tuple[PaperValue, ...] = ()  # srbench.method_api.PaperValue rows (as MethodInfo.paper_vs_srbench)
 
     def option(self, name: str) -> OptionSpec | None:
         return next((o for o in self.options if o.name == name), None)

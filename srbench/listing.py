@@ -52,6 +52,7 @@ def option_lines(options) -> list[str]:
 
 def run(args) -> int:
     from srbench import datasets, registry
+    from srbench.method_api import paper_table_lines
     from srbench.conventions import ROUNDING
     from srbench import weights as w
     from srbench.paths import offline as offline_env
@@ -80,6 +81,8 @@ def run(args) -> int:
                         print(f"      parameters: unavailable ({type(exc).__name__}: {exc})")
                 if info.notes:
                     print(f"      notes: {info.notes}")
+                for line in paper_table_lines(info.paper_vs_srbench):
+                    print(line)
         for name, err in sorted(registry.BROKEN.items()):
             print(f"  {name:<12} BROKEN: {err}")
     if args.what in ("datasets", "all"):
@@ -105,6 +108,9 @@ def run(args) -> int:
                     print(f"      parameters: {d.param_count():,}")
                 except Exception as exc:  # noqa: BLE001 - listing must not fail
                     print(f"      parameters: unavailable ({type(exc).__name__}: {exc})")
+            if args.verbose:
+                for line in paper_table_lines(d.paper_vs_srbench):
+                    print(line)
     if args.what in ("tracks", "all"):
         print_tracks(args.verbose)
     if args.what in ("metrics", "all"):

@@ -37,6 +37,35 @@ class WeightFile:
     scale: int | None = None  # scale this file is for, when a method has one file per scale
 
 
+@dataclass(frozen=True)
+class PaperValue:
+    """One line of an adapter's "paper vs srbench" table (``MethodInfo.paper_vs_srbench``, shown by
+    ``srbench list --verbose``): a value the paper states (or ``"not stated"``), the value srbench uses, and
+    why they differ or where srbench's choice comes from when the paper is silent (empty when they agree)."""
+
+    what: str  # e.g. "styleVAE latent code size"
+    paper: str  # e.g. "256 (Sec. 3.1)" or "not stated"
+    srbench: str  # e.g. "256"
+    why: str = ""
+
+    def __post_init__(self):
+        if not (self.what and self.paper and self.srbench):
+            raise ValueError(f"PaperValue needs what, paper and srbench: {self!r}")
+
+
+def paper_table_lines(rows: Sequence[PaperValue], indent: str = "      ") -> list[str]:
+    """The ``srbench list --verbose`` lines of a paper-vs-srbench table."""
+    if not rows:
+        return []
+    w = max(len(r.what) for r in rows)
+    wp = max(len(r.paper) for r in rows)
+    ws = max(len(r.srbench) for r in rows)
+    out = [f"{indent}paper vs srbench:", f"{indent}  {'':<{w}}  {'paper':<{wp}}  {'srbench':<{ws}}  why"]
+    for r in rows:
+        out.append(f"{indent}  {r.what:<{w}}  {r.paper:<{wp}}  {r.srbench:<{ws}}  {r.why}".rstrip())
+    return out
+
+
 OPTION_TYPES = ("str", "int", "float", "bool", "choice", "ref")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -184,6 +213,7 @@ class MethodInfo:
     param_count: Callable[[], int] | None = None  # optional: parameter count for `srbench list --verbose`
     options: tuple[OptionSpec, ...] = ()  # every option the loader reads (see the module docstring)
     rounding: str = "half_away"  # how float output becomes uint8: a key of srbench.conventions.ROUNDING
+    paper_vs_srbench: tuple[PaperValue, ...] = ()  # what the paper states vs what srbench does (list --verbose)
 
     def __post_init__(self):
         from srbench.conventions import ROUNDING

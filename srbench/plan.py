@@ -62,6 +62,7 @@ class RunConfig:
     legs: list[Leg] | None = None  # per-dataset protocol/metrics (a track); None: one leg per dataset
     track: str | None = None  # the track these legs come from (recorded in the manifest)
     fid_ref: str | None = None  # reference image set of fid_ref: a dataset name or a folder
+    models: list[Any] = field(default_factory=list)  # in-process models (srbench.inprocess.InProcessMethod)
 
 
 @dataclass
@@ -72,6 +73,16 @@ class PlannedMethod:
     target: Target | None = None  # its options (srbench.options)
     weights: dict[int, dict[str, Any]] = field(default_factory=dict)  # scale -> file name -> ResolvedWeight
     models: dict[int, Any] = field(default_factory=dict)
+    folder: Any = None  # srbench.sr_folder.FolderSpec: SR images read from a folder (folder:PATH[@label])
+    folder_index: Any = None  # its srbench.sr_folder.FolderIndex, once the datasets are resolved
+    folder_identity: str | None = None  # sha256 of the folder's decoded pixels (FolderIndex.identity)
+    inprocess: Any = None  # srbench.inprocess.InProcessMethod: a model object of this process
+
+    @property
+    def cached(self) -> bool:
+        """Whether SR images may be cached under the method's identity (an in-process model without a version
+        string or state dict has none: its images are computed every time, metric values keyed by pixels)."""
+        return self.inprocess is None or self.inprocess.identity() is not None
 
     @property
     def base_label(self) -> str:
@@ -88,17 +99,29 @@ class PlannedMethod:
         return self.target.loader_options() if self.target else {}
 
     def weights_sha(self, scale: int) -> str:
+        """The summary's ``weights_sha256``: of the checkpoint files; of the pixels for a folder; of the state
+        dict for an in-process module (empty where there is none)."""
+        if self.folder is not None:
+            return self.folder_identity or ""
+        if self.inprocess is not None:
+            text = self.inprocess.identity_text or ""
+            return text.partition(":")[2] if text.startswith("state_dict:") else ""
         files = self.weights.get(scale, {})
         return ";".join(files[k].sha256 for k in sorted(files))
 
     def identity(self, scale: int) -> dict[str, Any]:
-        return {
+        out = {
             "method": self.info.name,
             "variant": self.variant,
             "adapter_version": self.info.adapter_version,
             "weights": self.weights_sha(scale),
             "options": self.target.identity_key() if self.target else {},
         }
+        if self.folder is not None:
+            out["folder_pixels"] = self.folder_identity
+        if self.inprocess is not None:
+            out["inprocess"] = self.inprocess.identity()
+        return out
 
 
 @dataclass
@@ -193,8 +216,14 @@ def _legs(cfg: RunConfig) -> list[PlannedLeg]:
 
 
 def _methods(cfg: RunConfig, legs: list[PlannedLeg]) -> list[PlannedMethod]:
+    from srbench.sr_folder import parse_folder_method
+
     methods = []
     for spec in cfg.methods:
+        folder = parse_folder_method(spec)
+        if folder is not None:
+            methods.append(_external(cfg, legs, spec, folder_info(folder.label, cfg), folder=folder))
+            continue
         info, variant = registry.get_method(spec)
         for s in cfg.scales:
             if s not in info.scales:
@@ -209,7 +238,39 @@ def _methods(cfg: RunConfig, legs: list[PlannedLeg]) -> list[PlannedMethod]:
         m = PlannedMethod(spec, info, variant)
         m.target = Target("method", info.name, m.base_label, info.options)
         methods.append(m)
+    for model in cfg.models:
+        methods.append(_external(cfg, legs, model.label, model.info, inprocess=model))
     return methods
+
+
+def folder_info(label: str, cfg: RunConfig):
+    """The :class:`MethodInfo` of a folder of SR images (``folder:PATH[@label]``)."""
+    from srbench.method_api import MethodInfo
+
+    return MethodInfo(
+        name=label, title=label, paper="SR images read from a folder (srbench run --methods folder:PATH)",
+        learned=False, scales=tuple(cfg.scales), stochastic=cfg.samples > 1, protocols=("rgb",),
+        adapter_version="folder-1",
+        notes="Scored as they are; the folder's decoded pixels are the method's identity (weights_sha256).",
+    )
+
+
+def _external(cfg: RunConfig, legs: list[PlannedLeg], spec: str, info, **source) -> PlannedMethod:
+    """A method that is not an adapter: a folder of SR images or an in-process model."""
+    kind = "folder" if "folder" in source else "in-process model"
+    if info.name in registry.methods():
+        hint = "folder:PATH@LABEL" if kind == "folder" else "name="
+        raise SrbenchError(f"{kind} {info.name!r} has the name of a registered method; give it another label ({hint})")
+    wrong = [s for s in cfg.scales if s not in info.scales]
+    if wrong:
+        raise SrbenchError(f"{kind} {info.name!r} is for x{', x'.join(map(str, info.scales))}, not x{wrong[0]}")
+    for leg in legs:
+        if leg.protocol != "rgb" and any(not lr_is_given(cfg, leg.spec, s) for s in cfg.scales):
+            raise SrbenchError(f"{kind} {info.name!r}: the {leg.protocol!r} protocol feeds methods float Y planes; "
+                               "a folder or a model object is scored under the rgb protocol only")
+    m = PlannedMethod(spec, info, None, **source)
+    m.target = Target("method", info.name, info.name, ())
+    return m
 
 
 def _degradation_target(cfg: RunConfig, legs: list[PlannedLeg]) -> Target | None:

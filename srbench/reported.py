@@ -69,6 +69,7 @@ FILE_SCHEMA: dict[str, Any] = {
                 "key": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_.-]*$"},
                 "title": {"type": "string"}, "authors": {"type": "string"}, "venue": {"type": "string"},
                 "url": {"type": "string", "pattern": "^https?://"}, "file": {"type": "string"},
+                "source": {"type": "string"},  # where the numbers come from when it is not one paper
             },
         },
         "tables": {

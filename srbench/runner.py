@@ -93,11 +93,14 @@ class Runner:
     # -- models -------------------------------------------------------------------------------
     def _model(self, m: PlannedMethod, scale: int):
         if scale not in m.models:
-            loader = registry.import_object(m.info.loader)
-            model = loader(
-                scale=scale, device=self.cfg.device, weights=m.weights.get(scale) or None, variant=m.variant,
-                options=m.options,
-            )
+            if m.inprocess is not None:
+                model = m.inprocess.load(scale, self.cfg.device)
+            else:
+                loader = registry.import_object(m.info.loader)
+                model = loader(
+                    scale=scale, device=self.cfg.device, weights=m.weights.get(scale) or None, variant=m.variant,
+                    options=m.options,
+                )
             m.models[scale] = model
             prov = getattr(model, "provenance", None) or {}
             self._writer.update_manifest({"methods": {m.label: {"provenance": {f"x{scale}": dict(prov)}}}})
@@ -141,9 +144,34 @@ class Runner:
         return self.metric_fns[info.name]
 
     # -- one image ----------------------------------------------------------------------------
+    def _folder_images(self, m: PlannedMethod, dataset: str, scale: int, prep, image: str,
+                       protocol: str) -> tuple[list[np.ndarray], list[str]]:
+        """The SR images of a folder method: read, checked and keyed by their own pixels (a changed file is a
+        new key, so it is never scored from stale cache)."""
+        from srbench.images import read_image
+
+        files = m.folder_index.files[(dataset, scale, image)]
+        expect = (prep.lr.shape[0] * scale, prep.lr.shape[1] * scale)
+        grey = (prep.hr if prep.hr is not None else prep.lr).ndim == 2
+        srs, keys = [], []
+        for path in files:
+            sr = read_image(path)
+            if sr.shape[:2] != expect:
+                raise MethodOutputError(f"{path}: {sr.shape[1]}x{sr.shape[0]}, expected {expect[1]}x{expect[0]} "
+                                        f"(the file changed since the folder was checked?)")
+            if sr.ndim == 2 and not grey:
+                raise MethodOutputError(f"{path}: a single-channel image for the RGB image {image!r} of {dataset}")
+            sr = protocols.to_scored(sr, prep, protocols.base(protocol))
+            srs.append(sr)
+            keys.append(json_key({"sr_pixels": array_key(sr)}))
+        return srs, keys
+
     def _sr_images(self, m: PlannedMethod, scale: int, prep, image: str, n: int, stats: dict,
-                   protocol: str) -> tuple[list[np.ndarray], list[str]]:
+                   protocol: str, dataset: str = "") -> tuple[list[np.ndarray], list[str]]:
         cfg = self.cfg
+        if m.folder_index is not None:
+            stats["images_cached"] += 1
+            return self._folder_images(m, dataset, scale, prep, image, protocol)
         luma = protocol == "luma"
         stochastic = m.info.stochastic and n > 1
         base = {
@@ -156,7 +184,7 @@ class Runner:
             base["seed"] = cfg.seed
         count = n if stochastic else 1
         keys = [json_key({**base, "sample": i}) for i in range(count)]
-        cached = [self.sr_cache.get(k) for k in keys]
+        cached = [self.sr_cache.get(k) for k in keys] if m.cached else [None]
         if all(c is not None for c in cached):
             stats["images_cached"] += 1
             return cached, keys
@@ -184,10 +212,13 @@ class Runner:
         if len(outs) != count:
             raise MethodOutputError(f"{label} returned {len(outs)} samples for {image}, expected {count}")
         scored = []
-        for k, sr in zip(keys, outs):
+        for i, sr in enumerate(outs):
             sr = _check_sr(sr, expect, label, image, luma)
             sr = protocols.to_scored(sr, prep, protocols.base(protocol))
-            self.sr_cache.put(k, sr)
+            if m.cached:
+                self.sr_cache.put(keys[i], sr)
+            else:  # no identity: metric values are keyed by the pixels, the SR itself is not kept
+                keys[i] = json_key({"sr_pixels": array_key(sr)})
             scored.append(sr)
         stats["sr_seconds"] += time.perf_counter() - t0
         stats["images_computed"] += 1
@@ -278,6 +309,7 @@ class Runner:
             d = leg.spec
             resolved[d.name] = ds_mod.resolve(d.name, offline=cfg.offline,
                                               scales=[s for s in cfg.scales if lr_is_given(cfg, d, s)])
+        self._index_folders(run_plan, resolved)
         preflight_metric_weights(metrics)
         if cfg.fid_ref:
             self._reference = reference_set(cfg.fid_ref, offline=cfg.offline)
@@ -287,6 +319,39 @@ class Runner:
                 self._degradation(scale)  # a learned degradation without weights fails now
         self.metric_versions = {mi.name: mi.version for mi in metrics}
         return run_plan, resolved
+
+    def _index_folders(self, run_plan, resolved) -> None:
+        """Match each folder method's files to the run's images and check them all (one error listing every
+        missing, extra, ambiguous or wrong-size file); then hash its pixels (the method's identity)."""
+        from srbench.sr_folder import index_folder
+
+        folders = [m for m in run_plan.methods if m.folder is not None]
+        if not folders:
+            return
+        wanted = [w for leg in run_plan.legs for s in self.cfg.scales for w in self._wanted(resolved[leg.spec.name], s)]
+        aliases = {leg.spec.name: _aliases(leg.spec.title) for leg in run_plan.legs}
+        for m in folders:
+            m.folder_index = index_folder(m.folder, wanted, samples=self.cfg.samples if self.cfg.samples > 1 else 1,
+                                          aliases=aliases)
+            m.folder_identity = m.folder_index.identity()
+            if self.cfg.log is not None:
+                self.cfg.log(f"folder: {m.label} <- {m.folder.path} ({m.folder_index.layout} layout, "
+                             f"{sum(len(f) for f in m.folder_index.files.values())} files, pixels sha256 "
+                             f"{m.folder_identity[:12]}...)")
+
+    def _wanted(self, rd, scale: int):
+        """The SR size each image of a resolved dataset must have at ``scale`` (from image headers only)."""
+        from PIL import Image
+
+        from srbench.sr_folder import Wanted
+
+        given = lr_is_given(self.cfg, rd.spec, scale)
+        for ref in rd.images:
+            path = ref.lr[scale].path if given else ref.path
+            with Image.open(path) as im:
+                w, h = im.size
+            size = (h * scale, w * scale) if given else (h // scale * scale, w // scale * scale)
+            yield Wanted(rd.name, scale, ref.name, size)
 
     def _execute(self, run_plan, resolved, writer: RunWriter, timings: dict[str, Any]) -> None:
         cfg = self.cfg
@@ -311,7 +376,7 @@ class Runner:
                             bar.set_description(f"{m.label} {rd.name} x{scale} {ref.name}"[:60])
                             prep, hr_key = self._prepare(ref, scale, protocol)
                             n = cfg.samples if m.info.stochastic else 1
-                            srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats, protocol)
+                            srs, keys = self._sr_images(m, scale, prep, ref.name, n, stats, protocol, rd.name)
                             if cfg.save_images:
                                 writer.save_reference(rd.name, scale, ref.name, prep.hr, prep.lr)
                                 writer.save_images(m.label, rd.name, scale, ref.name, srs, stochastic=m.info.stochastic and cfg.samples > 1)
@@ -374,7 +439,9 @@ class Runner:
                         "seed": self.cfg.seed if m.info.stochastic else None,
                         "samples": self.cfg.samples if m.info.stochastic else 1, "metric_options": info.options,
                         "reference_set": self._reference_id if info.reference_set else None})
-        if self.values.get(key) is not None:
+        if not m.cached:
+            key = None  # a model without identity: the set value is computed every time, never stored
+        elif self.values.get(key) is not None:
             return key, None
         factory = registry.import_object(info.factory)
         extra = {"reference": self._reference} if info.reference_set else {}
@@ -388,7 +455,8 @@ class Runner:
         prov = getattr(acc, "provenance", None)
         if callable(prov):
             self.metric_prov[info.name] = prov()
-        self.values.put(key, val)
+        if key is not None:
+            self.values.put(key, val)
         return val
 
     def _degradation_identity(self, scale: int):
@@ -445,6 +513,7 @@ class Runner:
                     "learned": m.info.learned,
                     "weights": {k: w.manifest() for files in m.weights.values() for k, w in sorted(files.items())},
                     "provenance": {},
+                    **_source_manifest(m),
                 }
                 for m in methods
             },
@@ -464,6 +533,27 @@ class Runner:
                 for mi in metrics for out, (hib, desc) in mi.outputs.items() if out != mi.name
             },
         }
+
+
+def _aliases(title: str) -> list[str]:
+    """Folder names a user may give a dataset: its title and the names in it (``B100 (BSD100)``: B100, BSD100)."""
+    import re
+
+    return sorted({title, *re.findall(r"[A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*", title)})
+
+
+def _source_manifest(m: PlannedMethod) -> dict[str, Any]:
+    """Where a method that is not an adapter comes from (manifest ``methods.<label>.source``)."""
+    if m.folder is not None:
+        idx = m.folder_index
+        return {"source": {"kind": "folder", "path": str(m.folder.path), "layout": idx.layout if idx else None,
+                           "pixels_sha256": m.folder_identity,
+                           "files": sum(len(f) for f in idx.files.values()) if idx else 0,
+                           "ignored": list(idx.ignored) if idx else []}}
+    if m.inprocess is not None:
+        return {"source": {"kind": "in-process", "model": m.inprocess.kind,
+                           "identity": m.inprocess.identity_text or "none (not cached)"}}
+    return {}
 
 
 @contextmanager

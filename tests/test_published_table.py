@@ -19,24 +19,32 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from srbench.compare import REPRODUCED, compare_reported
+from srbench.reported import read_reported
 from srbench.results import load as load_results
 
-TABLE = {  # dataset: {scale: (psnr, ssim)}
-    "set5": {2: (33.66, 0.9299), 3: (30.39, 0.8682), 4: (28.42, 0.8104)},
-    "set14": {2: (30.24, 0.8688), 3: (27.55, 0.7742), 4: (26.00, 0.7027)},
-    "b100": {2: (29.56, 0.8431), 3: (27.21, 0.7385), 4: (25.96, 0.6675)},
-    "urban100": {2: (26.88, 0.8403), 3: (24.46, 0.7349), 4: (23.14, 0.6577)},
-}
-SSIM_CONVENTION = {"set5": "ssim_y", "set14": "ssim_y_matlab", "b100": "ssim_y", "urban100": "ssim_y"}
-PROTOCOL = {"set5": "luma", "set14": "luma", "b100": "luma", "urban100": "rgb"}
+REPORTED = Path(__file__).resolve().parents[1] / "leaderboards" / "reported" / "classic-bicubic.yaml"
+# dataset: {scale: (psnr, ssim)} and the SSIM convention, from the reported YAML (the one copy of the table)
+TABLE: dict = {}
+SSIM_CONVENTION: dict = {}
+PROTOCOL: dict = {}
+for _c in read_reported(REPORTED).cells:
+    PROTOCOL[_c.dataset] = _c.protocol
+    entry = TABLE.setdefault(_c.dataset, {}).setdefault(_c.scale, [None, None])
+    if _c.metric == "psnr_y":
+        entry[0] = _c.value
+    else:
+        entry[1] = _c.value
+        SSIM_CONVENTION[_c.dataset] = _c.metric
 
 
 @pytest.fixture(scope="module")
 def table_run(benchmark_datasets, tmp_path_factory):
-    cells = {}
+    cells, outs = {}, []
     for protocol in ("luma", "rgb"):
         sets = ",".join(d for d, p in PROTOCOL.items() if p == protocol)
         out = tmp_path_factory.mktemp(f"table-{protocol}")
@@ -45,8 +53,19 @@ def table_run(benchmark_datasets, tmp_path_factory):
                "--out", str(out), "--no-progress"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
+        outs.append(out)
         cells.update({(r["dataset"], r["scale"], r["metric"]): r for r in load_results(out).rows()})
+    cells["_runs"] = outs
     return cells
+
+
+@pytest.mark.slow
+def test_compare_against_the_reported_yaml_reproduces_every_cell(table_run):
+    """`srbench compare` of the two runs against leaderboards/reported/classic-bicubic.yaml: all 24 reproduced."""
+    result = compare_reported(load_results(table_run["_runs"]), read_reported(REPORTED))
+    assert len(result.rows) == 24
+    assert {r.status for r in result.rows} == {REPRODUCED}, [r.as_dict() for r in result.rows if r.status != REPRODUCED]
+    assert result.exit_code == 0
 
 
 @pytest.mark.slow

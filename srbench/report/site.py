@@ -140,8 +140,7 @@ def _reported_cell_view(cell: BoardCell, classes: list[str], flags: list[dict]) 
         flags.append({"text": "≠ srbench", "title": cell.disagrees})
     title = f"printed {rep.text} · {rep.paper} {rep.table} · {rep.protocol_text or 'protocol not stated'}"
     return {"text": rep.text if rep.text else "—", "sort": "" if cell.number is None else repr(cell.number),
-            "classes": " ".join(classes), "href": "", "title": title, "mark": "", "flags": flags,
-            "note": cell.disagrees}
+            "classes": " ".join(classes), "href": "", "title": title, "mark": "", "flags": flags, "note": ""}
 
 
 def _table_view(board: Board, table: Table, root: str, plot: dict | None, images: dict | None) -> dict:

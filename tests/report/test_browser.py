@@ -98,3 +98,41 @@ def test_sort_by_clicking_header(site, driver, tmp_path):
         Path(extra).mkdir(parents=True, exist_ok=True)
         for s in (shot, shot2):
             shutil.copyfile(s, Path(extra) / s.name)
+
+
+def test_reported_rows_stay_apart_when_sorting(fixture_runs, driver, tmp_path):
+    """A paper's reported rows render in their own block below the measured rows, look different, and sorting a
+    column never mixes them into the ranking."""
+    from selenium.webdriver.common.by import By
+
+    from srbench.report import build_site
+
+    reported = Path(__file__).resolve().parents[2] / "leaderboards" / "reported" / "dsrvae.yaml"
+    site = build_site(list(fixture_runs) + [reported], tmp_path / "site").parent
+    driver.get((site / "index.html").as_uri())
+    table = driver.find_element(By.ID, "table-set5_x4_rgb")
+    bodies = table.find_elements(By.TAG_NAME, "tbody")
+    assert len(bodies) == 2 and "reported" in bodies[1].get_attribute("class")
+    head = bodies[1].find_element(By.CSS_SELECTOR, "tr.reported-head")
+    assert head.is_displayed() and "not measured by srbench" in head.text
+    rows = bodies[1].find_elements(By.CSS_SELECTOR, "tr.reported")
+    assert rows and all(r.is_displayed() for r in rows)
+    measured_bg = bodies[0].find_element(By.CSS_SELECTOR, "tr td").value_of_css_property("background-color")
+    reported_bg = rows[0].find_element(By.TAG_NAME, "td").value_of_css_property("background-color")
+    assert measured_bg != reported_bg
+    n_measured = len(bodies[0].find_elements(By.TAG_NAME, "tr"))
+    psnr = next(h for h in table.find_elements(By.CSS_SELECTOR, "thead th") if h.text.startswith("psnr_y"))
+    for _ in range(2):  # both directions
+        psnr.find_element(By.TAG_NAME, "button").click()
+        bodies = table.find_elements(By.TAG_NAME, "tbody")
+        assert len(bodies[0].find_elements(By.TAG_NAME, "tr")) == n_measured
+        assert all("reported" not in r.get_attribute("class") for r in bodies[0].find_elements(By.TAG_NAME, "tr"))
+        assert len(bodies[1].find_elements(By.CSS_SELECTOR, "tr.reported")) == len(rows)
+    flagged = table.find_elements(By.CSS_SELECTOR, "td.disagrees")
+    assert flagged and "srbench" in flagged[0].text
+    shot = tmp_path / "leaderboard_reported.png"
+    assert driver.save_screenshot(str(shot))
+    extra = os.environ.get("SRBENCH_SCREENSHOT_DIR")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, Path(extra) / shot.name)

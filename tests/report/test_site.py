@@ -384,3 +384,50 @@ def test_lr_only_table_and_track_page(mirror, tmp_path, monkeypatch):
         if href and not href.startswith(("http", "#", "mailto")):
             target = (site / "tracks" / href.split("#")[0]).resolve()
             assert target.exists(), href
+
+
+def test_reported_rows_sit_apart_and_are_never_ranked(fixture_runs, tmp_path):
+    """A run plus a paper's reported numbers: the paper's rows go in their own tbody below the measured rows,
+    carry the printed text, are never marked best, and a number srbench's measurement of the same method does
+    not reproduce is flagged on the page (dSRVAE Table 2 prints bicubic Set5 28.42; the fixture measures 28.4)."""
+    from srbench.report import build_site
+
+    reported = Path(__file__).resolve().parents[2] / "leaderboards" / "reported" / "dsrvae.yaml"
+    site = build_site(fixture_runs + [reported], tmp_path / "site").parent
+    table = _table(site, "set5_x4_rgb")
+    measured_body, reported_body = table.find_all("tbody")
+    assert "reported" in reported_body.classes and "reported" not in measured_body.classes
+    rows = [tr for tr in reported_body.find_all("tr") if "reported" in tr.classes]
+    labels = [tr.find("th").text for tr in rows]
+    assert any("Bicubic" in t and "dsrvae Table 2" in t for t in labels)
+    assert any("dSRGAN(ours)" in t for t in labels) and all("reported" in t for t in labels)
+    bicubic = next(tr for tr in rows if "Bicubic" in tr.find("th").text)
+    cells = [n for n in bicubic.children if not isinstance(n, str)][1:]
+    assert cells[0].text.startswith("28.42")  # psnr_y, as printed
+    assert "disagrees" in cells[0].classes and "≠ srbench" in cells[0].text
+    for tr in rows:
+        for td in tr.find_all("td"):
+            assert "best" not in td.classes and "second" not in td.classes
+    # the measured ranking is what it was without the paper
+    order = [tr.find("th").attrs["data-sort"] for tr in measured_body.find_all("tr")]
+    assert order[:2] == ["edsr", "bicubic"]
+    notes = site / "index.html"
+    assert "reported number(s) srbench does not reproduce" in notes.read_text()
+    assert "urban100 ×4 rgb" in notes.read_text()  # the paper's Urban100 rows: listed, no measured table here
+    data = json.loads((site / "leaderboard.json").read_text())
+    kinds = {c["kind"] for c in data["cells"]}
+    assert kinds == {"measured", "reported"}
+    rep = [c for c in data["cells"] if c["kind"] == "reported"]
+    assert all(c["paper"] == "dsrvae" and c["printed"] for c in rep)
+    # a leaderboard.json read back holds the measured cells only (the papers' numbers live in their YAML)
+    from srbench.results import load
+
+    assert {c.kind for c in load(site / "leaderboard.json").cells} == {"measured"}
+
+
+def test_report_refuses_reported_numbers_alone(tmp_path):
+    reported = Path(__file__).resolve().parents[2] / "leaderboards" / "reported" / "dsrvae.yaml"
+    from srbench.report import build_site
+
+    with pytest.raises(SrbenchError, match="no run folders"):
+        build_site([reported], tmp_path / "site")
