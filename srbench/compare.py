@@ -501,7 +501,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="PATH",
         help="CURRENT [CURRENT ...] BASELINE: run folders, summary.csv or leaderboard.json files; "
-        "several CURRENT inputs are merged; the last path is the baseline",
+        "several CURRENT inputs are merged; the last path is the baseline (a leaderboards/reported/*.yaml: "
+        "which cells reproduce the paper)",
     )
     parser.add_argument("--tolerances", metavar="FILE", help="YAML tolerance rules (default: built-in)")
     parser.add_argument("--json", metavar="OUT", help="write the full comparison as JSON")

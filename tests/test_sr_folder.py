@@ -133,7 +133,7 @@ def test_unclear_dataset_folders_are_refused(tmp_path):
 
 
 def test_srbench_save_images_folder_indexes_perfectly(tmp_path):
-    from srbench.results import RunWriter
+    from srbench.run_writer import RunWriter
 
     names = ["baby", "my photo (1)", "my_photo_1_", "img_001"]
     writer = RunWriter(tmp_path)

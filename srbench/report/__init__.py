@@ -1,6 +1,6 @@
 """``srbench report``: static HTML leaderboards and report pages from run folders.
 
-``srbench report RUN_DIR... --out site/ [--compare compare.json] [--crop x,y,w,h] [--full-images]``
+``srbench report RUN_DIR... [REPORTED.yaml...] --out site/ [--compare compare.json] [--crop x,y,w,h] [--full-images]``
 
 The site is plain files (works from ``file://`` and any static host): ``index.html`` with one
 leaderboard per (dataset, scale, protocol), ``leaderboard.json`` with the same cells, run pages,
@@ -40,7 +40,9 @@ def _crop_arg(text: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders written by `srbench run`")
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                        help="run folders written by `srbench run`, and reported-number YAMLs "
+                             "(leaderboards/reported/*.yaml: shown as reported rows, never ranked)")
     parser.add_argument("--out", type=Path, default=Path("site"),
                         help="output folder (default: site/); rebuilt if it holds an earlier report, "
                              "refused if it holds anything else")
