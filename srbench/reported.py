@@ -1,7 +1,9 @@
 """Numbers copied from papers: ``leaderboards/reported/<paper>.yaml`` (schema 1, :data:`SCHEMA`).
 
 One file per paper: its bibliographic data and every row of its result tables, each with the method
-*as printed* (``label``) and, where srbench has it, the srbench method, dataset and metric names, the value
+*as printed* (``label``) and, where srbench runs the model that made the number, the srbench method
+*label* (``refvae[ref=noise]`` for a paper's random-reference rows; ``null`` where srbench runs another
+model: dSRVAE's supervised variant, the original SRGAN), the srbench dataset and metric names, the value
 *as printed* (a string, so ``"0.8100"`` keeps its precision) and the protocol the paper states (in words,
 ``protocol``) with the srbench protocol column it corresponds to (``srbench_protocol``). A row srbench
 measures differently from the paper carries ``known_disagreement`` (what srbench measures and what was
@@ -155,6 +157,7 @@ def _check_names(rf: ReportedFile) -> None:
     """srbench names in the file must exist: a typo would silently never match a measured cell."""
     from srbench import registry
     from srbench.datasets import specs
+    from srbench.names import method_name
     from srbench.protocols import GIVEN, PROTOCOLS
 
     methods, metrics, datasets = registry.methods(), registry.metrics(), set(specs())
@@ -162,8 +165,8 @@ def _check_names(rf: ReportedFile) -> None:
     problems = []
     for r in rf.rows:
         where = f"{r['table']} row {r['label']!r}"
-        if r.get("method") is not None and r["method"] not in methods:
-            problems.append(f"{where}: method {r['method']!r} is not an srbench method")
+        if r.get("method") is not None and method_name(r["method"]) not in methods:
+            problems.append(f"{where}: method {r['method']!r} is not an srbench method (label)")
         if r.get("metric") is not None and r["metric"] not in metrics:
             problems.append(f"{where}: metric {r['metric']!r} is not an srbench metric")
         if r.get("dataset") is not None and r["dataset"] not in datasets:
