@@ -133,3 +133,35 @@ def test_verbose_lists_options_and_rounding_of_every_method(capsys):
     assert "output rounding: truncate - truncate towards zero" in out  # dsrvae, refvae, srgan
     assert "latent (sample|zero, default sample): " in out  # dsrvae's option, as srbench run takes it
     assert "tile (int, default 0, does not change the output)" in out  # srgan: tiling is exact there
+
+
+AUDITED = ("bicubic", "dsrvae", "refvae", "esrgan", "srgan")  # srbench issue 17: each adapter against its paper
+
+
+def test_verbose_shows_the_paper_vs_srbench_table_of_each_audited_method(capsys):
+    import re
+
+    from srbench import registry
+
+    methods = registry.methods()
+    for name in AUDITED:
+        info = methods[name]
+        rows = info.paper_vs_srbench
+        assert rows, name
+        assert len({r.what for r in rows}) == len(rows), name  # one row per value
+        by_what = {r.what: r for r in rows}
+        # the rows that restate MethodInfo fields agree with them
+        scale = by_what.get("scale") or by_what["scales"]
+        assert {int(s) for s in re.findall(r"x(\d+)", scale.srbench)} == set(info.scales), name
+        assert by_what["output rounding"].srbench.startswith(info.rounding), name
+    assert main(["list", "methods", "--verbose"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in AUDITED:
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"  {name} "))
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and not lines[i].startswith("   "))
+        block = "\n".join(lines[start:end])
+        assert "paper vs srbench:" in block, name
+        for r in methods[name].paper_vs_srbench:
+            assert r.what in block, (name, r.what)
+    dsrvae = {r.what: r for r in methods["dsrvae"].paper_vs_srbench}
+    assert "supervised" in dsrvae["model behind Table 2"].paper and "unsupervised" in dsrvae["model behind Table 2"].srbench

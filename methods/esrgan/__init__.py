@@ -1,6 +1,6 @@
 """ESRGAN (Wang et al., ECCVW 2018): metadata only; the network is imported when the method runs."""
 
-from srbench.method_api import MethodInfo, WeightFile, tile_option_specs
+from srbench.method_api import MethodInfo, PaperValue, WeightFile, tile_option_specs
 
 #: default LR context around each tile; tiling is approximate (the receptive-field radius is 349 LR px)
 TILE_OVERLAP = 32
@@ -19,6 +19,73 @@ def _param_count() -> int:
 
     return count_parameters()
 
+
+
+#: ESRGAN paper (Wang et al., ECCVW 2018, arXiv:1809.00219) vs srbench, shown by `srbench list --verbose`.
+#: No paper text is kept in this workplace: the paper values are the well-known ones, the rest is from the
+#: official code (xinntao/ESRGAN test.py, RRDBNet_arch.py, README.md, models/README.md, QA.md).
+PAPER_VS_SRBENCH = (
+    PaperValue("scale", "x4 (Sec. 4.1)", "x4", ""),
+    PaperValue(
+        "generator",
+        "RRDB generator without BN; 23 RRDBs for the final model (Sec. 3.1, 4.1)",
+        "RRDBNet, 23 RRDBs of 3 dense blocks x 5 3x3 convs, no BN",
+        "",
+    ),
+    PaperValue(
+        "features / growth channels",
+        "no number in the paper text known here",
+        "64 features, growth 32 (16,697,987 params)",
+        "official test.py builds RRDBNet(3, 3, 64, 23, gc=32); the released files fit it (strict load)",
+    ),
+    PaperValue(
+        "residual scaling",
+        "residuals scaled by a constant beta in (0, 1) (Sec. 3.1)",
+        "0.2 in each dense block and around each RRDB",
+        "the value is the official RRDBNet_arch.py's",
+    ),
+    PaperValue(
+        "upsampling",
+        "not stated",
+        "2 x (nearest x2, 3x3 conv, LReLU 0.2), then HRconv + LReLU, conv_last",
+        "official RRDBNet_arch.py",
+    ),
+    PaperValue(
+        "16-block generator",
+        "a second setting with 16 residual blocks, SRGAN capacity (Sec. 4.1)",
+        "not offered",
+        "not released",
+    ),
+    PaperValue(
+        "weights, variant esrgan",
+        "the final ESRGAN: PSNR-oriented L1 model, then fine-tuned with perceptual + RaGAN + L1 (Sec. 4.1)",
+        "RRDB_ESRGAN_x4.pth (basicsr: the same model under BasicSR names)",
+        "models/README.md: the final model of the paper; QA.md: Fig. 7's PI is of this file without "
+        "post-processing, Fig. 2's PIRM-challenge model (with post-processing) is another, not released here",
+    ),
+    PaperValue(
+        "weights, variant psnr",
+        "the PSNR-oriented RRDB model (stage 1 of Sec. 4.1)",
+        "RRDB_PSNR_x4.pth (basicsr-psnr: the same under BasicSR names)",
+        "README: trained on DF2K (DIV2K + Flickr2K, no OST); Set5 32.73/0.9011 on Y",
+    ),
+    PaperValue(
+        "training data",
+        "DIV2K + Flickr2K + OST, flips and 90-degree rotations; MATLAB-bicubic LR; 128 px HR patches (Sec. 4.1, 4.2)",
+        "the released files above; srbench's LR is MATLAB imresize bicubic",
+        "models/README.md: the models are trained on MATLAB-bicubic LR",
+    ),
+    PaperValue(
+        "evaluation protocol",
+        "PSNR on Y of YCbCr and the PIRM perceptual index (Sec. 4.3, Fig. 7); crop not stated",
+        "psnr_y on BT.601 Y, shave = scale; pi",
+        "srbench's fixed convention",
+    ),
+    PaperValue("whole-image inference", "not stated", "whole image (option tile: approximate tiling)",
+               "official test.py runs the whole image; tiling is a srbench addition"),
+    PaperValue("output rounding", "not stated", "half_even",
+               "official test.py: (clamp(out, 0, 1) * 255).round() on float32 (numpy round half to even)"),
+)
 
 METHODS = [
     MethodInfo(
@@ -119,10 +186,13 @@ METHODS = [
             "field radius is 15*23+4 = 349 LR px, so tiling with a smaller overlap approximates whole-image "
             "output (recorded as tiling_exact=false in the provenance; tile is part of the method's identity). "
             "The ESRGAN paper's PI values (Fig. 7) were measured on outputs of RRDB_ESRGAN_x4.pth without "
-            "post-processing (QA.md); the PIRM-challenge model differs and was not released here."
+            "post-processing (QA.md); the PIRM-challenge model differs and was not released here. "
+            "The paper's second generator setting (16 residual blocks, SRGAN capacity; Sec. 4.1) was not "
+            "released either. The widths (64 features, growth 32) are taken from the official code (test.py)."
         ),
         param_count=_param_count,
         options=tile_option_specs(TILE_OVERLAP, exact=False),
         rounding=ROUNDING,
+        paper_vs_srbench=PAPER_VS_SRBENCH,
     )
 ]

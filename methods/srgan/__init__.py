@@ -1,6 +1,12 @@
 """SRGAN (Ledig et al., CVPR 2017): metadata only; the network is imported when the method runs."""
 
-from srbench.method_api import MethodInfo, OptionSpec, WeightFile, tile_option_specs
+from srbench.method_api import (
+    MethodInfo,
+    OptionSpec,
+    PaperValue,
+    WeightFile,
+    tile_option_specs,
+)
 
 _COMMIT = "b0323c6ca4ca920f7daa41ba05f44bd220557cd9"
 _LICENSE = "none stated at that commit (the repository added an MIT LICENSE on 2020-02-27)"
@@ -43,6 +49,69 @@ def _param_count() -> int:
 
     return count_parameters(4)
 
+
+
+#: SRGAN paper (Ledig et al., CVPR 2017, arXiv:1609.04802) vs srbench, shown by `srbench list --verbose`.
+#: No paper text is kept in this workplace; the authors released no code, so "srbench" is leftthomas@b0323c6.
+PAPER_VS_SRBENCH = (
+    PaperValue(
+        "code and weights",
+        "none released",
+        "leftthomas/SRGAN@b0323c6 (unofficial), netG_epoch_{2,4,8}_100.pth",
+        "the most reachable public reproduction whose files load strictly (see notes)",
+    ),
+    PaperValue("scale", "x4 (Sec. 3.1)", "x2, x4, x8", "the reproduction trained one model per scale; x4 is the paper's"),
+    PaperValue(
+        "residual blocks",
+        "B = 16 (Sec. 3.2, Fig. 4)",
+        "5",
+        "leftthomas@b0323c6 has 5; its x4 generator has 734,092 parameters, a 16-block Fig. 4 generator "
+        "about 1.55 M",
+    ),
+    PaperValue(
+        "residual block",
+        "k3n64s1 conv, BN, PReLU, k3n64s1 conv, BN, skip (Fig. 4)",
+        "the same",
+        "",
+    ),
+    PaperValue("first / last conv", "k9n64s1 + PReLU / k9n3s1 (Fig. 4)", "the same", ""),
+    PaperValue(
+        "post-residual block",
+        "k3n64s1 conv + BN, then the long skip (Fig. 4)",
+        "3x3 conv + PReLU, no BN, then the long skip",
+        "leftthomas@b0323c6",
+    ),
+    PaperValue(
+        "upsampling",
+        "2 sub-pixel blocks: k3n256s1 conv, pixel shuffle x2, PReLU (Fig. 4)",
+        "log2(scale) such blocks (2 at x4)",
+        "",
+    ),
+    PaperValue("PReLU slopes", "parametric ReLU (Sec. 2.2; sharing not stated)", "one shared slope per PReLU",
+               "leftthomas uses nn.PReLU()"),
+    PaperValue("output range", "HR images scaled to [-1, 1] (Sec. 3.2)", "(tanh(x) + 1) / 2 in [0, 1]",
+               "leftthomas@b0323c6"),
+    PaperValue(
+        "training data",
+        "350k ImageNet images, 96 px HR crops, bicubic x4 LR, batch 16; from the MSE SRResNet (Sec. 3.2)",
+        "16,700 VOC2012 images, random 88 px crops, PIL-bicubic LR; 100 epochs from scratch",
+        "leftthomas@b0323c6 train.py / data_utils.py",
+    ),
+    PaperValue(
+        "generator loss",
+        "VGG19 phi_5,4 content loss + 1e-3 adversarial (Sec. 2.3, 3.4: SRGAN-VGG54)",
+        "pixel MSE + 0.006 VGG16-feature MSE + 0.001 adversarial + 2e-8 TV",
+        "leftthomas@b0323c6 loss.py",
+    ),
+    PaperValue(
+        "evaluation protocol",
+        "PSNR/SSIM on Y after removing a 4 px border (Sec. 3.1); Set5, Set14, BSD100; MOS",
+        "psnr_y/ssim_y on BT.601 Y, shave = scale (4 px at x4); MATLAB-imresize LR",
+        "",
+    ),
+    PaperValue("output rounding", "not stated", "truncate (option quantize=round: half away)",
+               "leftthomas test_image.py saves through ToPILImage (x.mul(255).byte(): truncation)"),
+)
 
 METHODS = [
     MethodInfo(
@@ -105,5 +174,6 @@ METHODS = [
             ),
         ),
         rounding=QUANTIZE_RULES[DEFAULT_QUANTIZE],
+        paper_vs_srbench=PAPER_VS_SRBENCH,
     )
 ]

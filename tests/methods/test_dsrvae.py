@@ -266,6 +266,94 @@ def test_metadata():
     assert INFO.param_count() == 74_750_126
 
 
+
+# ---------------------------------------------------------------- architecture vs the paper
+
+
+def _conv(cin: int, cout: int, k: int) -> int:
+    return cin * cout * k * k + cout
+
+
+def _lin(cin: int, cout: int) -> int:
+    return cin * cout + cout
+
+
+def _nparams(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_architecture_has_the_sizes_the_paper_states():
+    """Liu et al., CVPRW 2020, Sec. 4.1: latent vector length 512; the DAE decoder has 2 deconvolutions
+    (kernel 6, stride 4, padding 1) and 3 residual blocks (kernel 3, stride 1, padding 1); the SRSN has 4
+    residual blocks of 64 kernels (3, 1, 1). Sec. 3.2: the SRSN starts with a bicubic up-sampling.
+    Widths the paper does not give follow the official test.py, which the checkpoints fit:
+    VAE_denoise_vali(input_dim=3, dim=32, feat_size=8, z_dim=512) and VAE_SR(input_dim=3, dim=64)."""
+    from srbench_methods.dsrvae.network import PATCH, Z_DIM, PreActResBlock
+
+    with torch.device("meta"):
+        den, sr = Denoiser(), SRNet()
+        noise = den.noise_map(torch.zeros(1, Z_DIM))
+        sr_out = sr(torch.zeros(1, 3, 8, 8))
+    # latent: 512 (Sec. 4.1), both on the (unused) encoder side and into the decoder
+    assert Z_DIM == 512 and den.VAE_decoder[0].in_features == 512
+    assert den.q_z_mu.out_features == den.q_z_logvar[0].out_features == 512
+    # DAE decoder: exactly two deconvolutions k6 s4 p1 (Sec. 4.1): 8x8 -> 32 -> 128, the 128 px noise map
+    deconvs = [m for m in den.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(d.kernel_size, d.stride, d.padding) for d in deconvs] == [((6, 6), (4, 4), (1, 1))] * 2
+    assert noise.shape == (1, 32, PATCH, PATCH) and PATCH == 128
+    # ... and three residual blocks k3 s1 p1 (Sec. 4.1), 32 channels wide (official dim=32; not in the paper)
+    den_blocks = list(den.SR_recon)
+    assert len(den_blocks) == 3 and all(isinstance(b, PreActResBlock) for b in den_blocks)
+    for b in den_blocks:
+        for c in (b.conv1, b.conv2):
+            assert (c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding) == (32, 32, (3, 3), (1, 1), (1, 1))
+    # SRSN: four residual blocks of 64 kernels k3 s1 p1 (Sec. 4.1), after a bicubic x4 (Sec. 3.2)
+    sr_blocks = list(sr.feat)
+    assert len(sr_blocks) == 4 and all(isinstance(b, PreActResBlock) for b in sr_blocks)
+    for b in sr_blocks:
+        for c in (b.conv1, b.conv2):
+            assert (c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding) == (64, 64, (3, 3), (1, 1), (1, 1))
+    assert sr_out.shape == (1, 3, 32, 32)
+    # the DAE's VGG19 encoder (Sec. 3.1, 4.1) is training-only and not in the checkpoint: the only conv of the
+    # test-time denoiser that reads RGB is the LR branch's first. The checkpoint's encoder side is the Linear
+    # head on VGG19 pool5 features of a 128 px patch (main_denoiser.py: VGGFeatureExtractor(feature_layer=36)):
+    # 512 x 4 x 4 = 8192 inputs
+    assert den.VAE_encoder[0].in_features == 512 * (PATCH // 32) ** 2 == 8192
+    assert [c.in_channels for c in den.modules() if isinstance(c, torch.nn.Conv2d) and c.in_channels == 3] == [3]
+
+
+def test_parameter_counts_follow_from_the_layer_sizes():
+    """The counts in the notes, rebuilt from the layer sizes above (official modules.py layout); the paper
+    states none."""
+    with torch.device("meta"):
+        den, sr = Denoiser(), SRNet()
+    prelu = 1  # single-slope PReLU after every ConvBlock / DeconvBlock
+    lr_feat = _conv(3, 64, 3) + _conv(64, 64, 3) + _conv(64, 32, 3) + 3 * prelu
+    deconv = lambda cin, cout: cin * cout * 36 + cout  # k6 ConvTranspose2d
+    decoder = _conv(128, 128, 1) + deconv(128, 128) + deconv(128, 64) + _conv(64, 32, 3) + 4 * prelu
+    res_blocks = 3 * 2 * _conv(32, 32, 3)
+    head = _conv(32, 3, 3)
+    latent_decoder = _lin(512, 4096) + _lin(4096, 8192)
+    encoder = _lin(8192, 4096) + 2 * _lin(4096, 512)  # in the checkpoint, unused at test time
+    assert _nparams(den.LR_feat) == lr_feat and _nparams(den.decoder) == decoder
+    assert _nparams(den.SR_recon) == res_blocks and _nparams(den.SR_mu) == head
+    assert _nparams(den.VAE_decoder) == latent_decoder
+    assert _nparams(den.VAE_encoder) + _nparams(den.q_z_mu) + _nparams(den.q_z_logvar) == encoder == 37_753_856
+    srsn = _conv(3, 64, 3) + prelu + 4 * 2 * _conv(64, 64, 3) + _conv(64, 3, 3)
+    assert _nparams(sr) == srsn == 298_948
+    test_time = lr_feat + decoder + res_blocks + head + latent_decoder + srsn
+    assert test_time == 36_996_270 and test_time + encoder == INFO.param_count() == 74_750_126
+
+
+def test_paper_table_records_the_supervised_table_2_model():
+    rows = {r.what: r for r in INFO.paper_vs_srbench}
+    t2 = rows["model behind Table 2"]
+    assert "supervised" in t2.paper and "Sec. 4.3" in t2.paper and "unsupervised" in t2.srbench and t2.why
+    assert "SUPERVISED variant" in INFO.notes and "Sec. 4.3" in INFO.notes
+    assert rows["latent vector length"].paper.startswith("512") and rows["latent vector length"].srbench == "512"
+    assert rows["residual block width"].srbench == "SRSN 64; DAE 32" and rows["residual block width"].why
+
+
 # ---------------------------------------------------------------- the real checkpoints
 
 

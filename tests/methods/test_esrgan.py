@@ -57,6 +57,45 @@ def test_metadata():
     assert INFO.loader == "srbench_methods.esrgan.model:load" and "@InProceedings{wang2018esrgan" in INFO.citation
 
 
+
+def _conv(cin: int, cout: int, k: int) -> int:
+    return cin * cout * k * k + cout
+
+
+def test_architecture_of_the_paper_and_the_official_code():
+    """ESRGAN paper (Wang et al., ECCVW 2018): Sec. 3.1 - RRDBs of dense blocks, no batch norm, residual
+    scaling; Sec. 4.1 - x4, 23 RRDBs in the final generator. The widths are the official code's:
+    xinntao/ESRGAN test.py builds RRDBNet(3, 3, 64, 23, gc=32) (RRDBNet_arch.py: 3 dense blocks of 5 convs
+    per RRDB, nearest x2 upsampling twice), which the released files fit with strict=True."""
+    with torch.device("meta"):
+        net = RRDBNet()
+        out = net(torch.zeros(1, 3, 5, 7))
+    assert (net.nb, len(net.RRDB_trunk)) == (23, 23)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    for rrdb in net.RRDB_trunk:
+        for rdb in (rrdb.RDB1, rrdb.RDB2, rrdb.RDB3):
+            convs = (rdb.conv1, rdb.conv2, rdb.conv3, rdb.conv4, rdb.conv5)
+            assert [(c.in_channels, c.out_channels) for c in convs] == [(64, 32), (96, 32), (128, 32), (160, 32), (192, 64)]
+            assert all(c.kernel_size == (3, 3) for c in convs)
+    assert out.shape == (1, 3, 20, 28)  # x4
+    rdb = sum(_conv(64 + 32 * i, 32, 3) for i in range(4)) + _conv(64 + 4 * 32, 64, 3)
+    # conv_first + 23 RRDBs + trunk_conv, upconv1, upconv2, HRconv + conv_last
+    total = _conv(3, 64, 3) + 23 * 3 * rdb + 4 * _conv(64, 64, 3) + _conv(64, 3, 3)
+    assert total == sum(p.numel() for p in net.parameters()) == INFO.param_count() == 16_697_987
+
+
+def test_paper_table_rows_agree_with_the_method_info():
+    rows = {r.what: r for r in INFO.paper_vs_srbench}
+    assert rows["scale"].srbench == "x4" and INFO.scales == (4,)
+    assert rows["output rounding"].srbench == INFO.rounding == "half_even"
+    assert "23 RRDBs" in rows["generator"].paper and "23 RRDBs" in rows["generator"].srbench
+    assert "gc=32" in rows["features / growth channels"].why
+    # every weight variant is accounted for: its own row, or named in the row of the model it re-releases
+    weight_rows = [r for r in INFO.paper_vs_srbench if r.what.startswith("weights, variant ")]
+    for v in INFO.variants:
+        assert any(r.what == f"weights, variant {v}" or f"{v}:" in r.srbench for r in weight_rows), v
+
+
 def test_missing_checkpoint_message_offline(fresh_home, monkeypatch):
     monkeypatch.setenv("SRBENCH_OFFLINE", "1")
     with pytest.raises(WeightsError) as exc:

@@ -7,6 +7,7 @@ Golden outputs: tests/fixtures/refvae/README.md (official classes, weights from 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -287,6 +288,95 @@ def test_metadata():
     conv = lambda cin, cout, k: cin * cout * k * k + cout
     assert sum(conv(*c) for c in vgg) == 3_505_740
     assert INFO.param_count() == INFO.param_count(4) == 33_924_675 + 3_505_740
+
+
+
+# ---------------------------------------------------------------- architecture vs the paper
+
+
+def _conv(cin: int, cout: int, k: int) -> int:
+    return cin * cout * k * k + cout
+
+
+def _nparams(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _bicubic_up(x, s):
+    return torch.nn.functional.interpolate(x, scale_factor=s, mode="bicubic", align_corners=False)
+
+
+def test_architecture_has_the_sizes_the_paper_states():
+    """Liu, Siu, Wang, CVPRW 2021. Sec. 3.1: references resized to 256x256, encoded by a pre-trained VGG-19
+    with three max-pools (8x) to 32x32x512; the LR is bicubic-upscaled before the encoder. Sec. 3.2:
+    F = C_R (1 + F_Sigma) + F_mu. Sec. 3.3: the image decoder stacks three conv layers with bilinear
+    up-sampling. Sec. 4.1: x8. What the paper does not give (latent size, CVAE layers) and where it
+    disagrees (VGG-19 'all convolution layers' vs relu4_1) follows the official code: network.py encoder4
+    (vgg_r41.pth) and model.py VAE_v3_8x / VAE_v3_4x, which the released checkpoints fit."""
+    from srbench_methods.refvae.network import REF_SIZE, Z_DIM, ResBlock, _Up2
+
+    with torch.device("meta"):
+        enc, net = Encoder4(), RefVAENet(8)
+        ref_feat = enc(torch.zeros(1, 3, REF_SIZE, REF_SIZE))
+        lr = torch.zeros(1, 3, 6, 5)  # x8: LR features on a 6x5 grid (8 * 6 / 8), SR 48x40
+        lr_feat = enc(_bicubic_up(lr, 8))
+        sr = net.decode(lr, lr_feat, torch.zeros(1, Z_DIM))
+    # references: 256x256 -> 32x32x512 (Sec. 3.1)
+    assert REF_SIZE == 256 and ref_feat.shape == (1, 512, 32, 32)
+    # VGG encoder: 3 max-pools (Sec. 3.1); VGG-19 up to relu4_1 = conv1_1 .. conv4_1, 9 of VGG-19's 16 3x3
+    # convs (the paper says all conv layers are kept; vgg_r41.pth is what the scripts load), plus the
+    # 1x1 colour conv of LinearStyleTransfer's encoder4
+    convs = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(1, 1)] + [(3, 3)] * 9
+    assert [c.out_channels for c in convs] == [3, 64, 64, 128, 128, 256, 256, 256, 256, 512]
+    assert lr_feat.shape == (1, 512, 6, 5)
+    # CVAE: latent 256 (not stated in the paper), mu and logvar from one Linear on 64x16x16 features
+    assert Z_DIM == 256
+    assert (net.VAE_encoder[0].in_features, net.VAE_encoder[0].out_features) == (64 * 16 * 16, 2 * Z_DIM)
+    assert (net.VAE_decoder[0].in_features, net.VAE_decoder[0].out_features) == (Z_DIM, 64 * 16 * 16)
+    # C_R has the LR features' 512 channels; F_mu and F_Sigma come as one 1024-channel map (Sec. 3.2)
+    assert net.dec_feat[0].out_channels == 512 and isinstance(net.dec_feat[1], ResBlock)
+    assert net.mask[-1].out_channels == 2 * 512 and sum(isinstance(m, ResBlock) for m in net.mask) == 3
+    # image decoder: three 3x3 convs, each after a bilinear x2 (Sec. 3.3): the 8x of the encoder undone
+    dec = list(net.decoder)
+    ups = [i for i, m in enumerate(dec) if isinstance(m, _Up2)]
+    assert len(ups) == 3 and all(isinstance(dec[i + 1], torch.nn.Conv2d) and dec[i + 1].kernel_size == (3, 3) for i in ups)
+    assert [dec[i + 1].out_channels for i in ups] == [256, 128, 64]
+    assert sr.shape == (1, 3, 48, 40)
+
+
+def test_parameter_counts_follow_from_the_layer_sizes():
+    """The counts in the notes, rebuilt from the official VAE_v3_8x / encoder4 layer sizes (the paper states none)."""
+    with torch.device("meta"):
+        net4, net8, enc = RefVAENet(4), RefVAENet(8), Encoder4()
+    bn = lambda c: 2 * c  # affine weight + bias (running stats are buffers)
+    res512 = 2 * _conv(512, 512, 3)
+    parts = {
+        "init_feat": _conv(512, 64, 1) + bn(64) + _conv(64, 64, 3) + bn(64),
+        "VAE_encoder": 16384 * 512 + 512,
+        "VAE_decoder": 256 * 16384 + 16384,
+        "dec_feat": _conv(64, 512, 1) + res512,
+        "mask": _conv(512, 512, 1) + 3 * res512 + _conv(512, 1024, 1),
+        "decoder": _conv(512, 256, 3) + _conv(256, 128, 3) + _conv(128, 64, 3) + _conv(64, 64, 1) + _conv(64, 3, 3),
+        "bn": bn(256),  # BatchNorm1d(256): in the checkpoint, unused by the official forward
+    }
+    for net in (net4, net8):
+        assert {name: _nparams(m) for name, m in net.named_children()} == parts
+    assert sum(parts.values()) == 33_924_675
+    vgg = [(3, 3, 1), (3, 64, 3), (64, 64, 3), (64, 128, 3), (128, 128, 3), (128, 256, 3)] + [(256, 256, 3)] * 3 + [(256, 512, 3)]
+    assert _nparams(enc) == sum(_conv(*c) for c in vgg) == 3_505_740
+
+
+def test_paper_table_states_the_scales_and_the_reference_settings():
+    rows = {r.what: r for r in INFO.paper_vs_srbench}
+    assert rows["scale"].paper.startswith("x8") and "Table" in rows["scale"].paper
+    assert {int(s) for s in re.findall(r"x(\d+)", rows["scale"].srbench)} == set(INFO.scales) == {4, 8}
+    assert rows["reference 'Our(LR)'"].srbench.startswith("ref=lr")
+    assert rows["reference 'Our(random)'"].srbench.startswith("ref=noise") and "Gaussian" in rows["reference 'Our(random)'"].why
+    assert rows["reference 'Our (Reference)'"].srbench.startswith("ref=FOLDER")
+    assert rows["reference 'Our(HR)'"].srbench == "not offered"
+    assert INFO.option("ref").default == "lr"  # the paper's Our(LR)
+    assert rows["CVAE latent size"].paper == "not stated" and rows["CVAE latent size"].srbench == "256"
 
 
 # ---------------------------------------------------------------- the real checkpoints

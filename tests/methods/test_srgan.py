@@ -51,6 +51,65 @@ def test_metadata():
     assert "@InProceedings{ledig2017srgan" in INFO.citation
 
 
+
+def _conv(cin: int, cout: int, k: int) -> int:
+    return cin * cout * k * k + cout
+
+
+def _generator_params(n_blocks: int, post_bn: bool, scale: int) -> int:
+    """Parameters of an SRGAN generator laid out as Ledig et al. (CVPR 2017) Fig. 4, PReLUs with one slope:
+    k9n64s1 + PReLU; n_blocks x (k3n64s1, BN, PReLU, k3n64s1, BN); k3n64s1 + (BN if post_bn else PReLU);
+    log2(scale) x (k3n256s1, pixel shuffle, PReLU); k9n3s1."""
+    bn = 2 * 64  # affine weight + bias
+    res = 2 * _conv(64, 64, 3) + 2 * bn + 1
+    up = _conv(64, 256, 3) + 1
+    n_up = {2: 1, 4: 2, 8: 3}[scale]
+    return _conv(3, 64, 9) + 1 + n_blocks * res + _conv(64, 64, 3) + (bn if post_bn else 1) + n_up * up + _conv(64, 3, 9)
+
+
+def test_architecture_against_the_paper_and_the_reproduction():
+    """Paper (Ledig et al., CVPR 2017, Sec. 2.2, 3.2, Fig. 4): B = 16 residual blocks of two k3n64s1 convs with
+    BN and PReLU, k9n64s1 first / k9n3s1 last convs, conv + BN after the residual blocks, two sub-pixel blocks
+    (k3n256s1, pixel shuffle x2, PReLU) at x4. No official code exists: srbench runs the generator of
+    leftthomas/SRGAN@b0323c6 (model.py), which the released files fit - 5 residual blocks and conv + PReLU
+    (no BN) after them. Both differences are PaperValue rows."""
+    from srbench_methods.srgan.arch import (
+        FrozenBatchNorm2d,
+        Generator,
+        ResidualBlock,
+        UpsampleBlock,
+        count_parameters,
+    )
+
+    for scale in (2, 4, 8):
+        with torch.device("meta"):
+            g = Generator(scale)
+            out = g(torch.zeros(1, 3, 5, 6))
+        assert out.shape == (1, 3, 5 * scale, 6 * scale)
+        blocks = [m for m in g.modules() if isinstance(m, ResidualBlock)]
+        assert len(blocks) == 5  # the paper: 16
+        for b in blocks:
+            for c in (b.conv1, b.conv2):
+                assert (c.in_channels, c.out_channels, c.kernel_size, c.padding) == (64, 64, (3, 3), (1, 1))
+            assert isinstance(b.bn1, FrozenBatchNorm2d) and isinstance(b.bn2, FrozenBatchNorm2d)
+        assert (g.block1[0].kernel_size, g.block1[0].out_channels) == ((9, 9), 64)
+        assert (g.block8[-1].kernel_size, g.block8[-1].in_channels, g.block8[-1].out_channels) == ((9, 9), 64, 3)
+        assert not any(isinstance(m, FrozenBatchNorm2d) for m in g.block7.modules())  # the paper has BN here
+        ups = [m for m in g.block8 if isinstance(m, UpsampleBlock)]
+        assert len(ups) == {2: 1, 4: 2, 8: 3}[scale] and all(u.conv.out_channels == 256 for u in ups)
+        assert count_parameters(scale) == _generator_params(5, post_bn=False, scale=scale)
+    assert INFO.param_count() == _generator_params(5, post_bn=False, scale=4) == 734_092
+    # the paper's Fig. 4 generator (B = 16, BN after the blocks) would have about twice as many
+    assert _generator_params(16, post_bn=True, scale=4) == 1_549_462
+
+
+def test_paper_table_rows_agree_with_the_method_info():
+    rows = {r.what: r for r in INFO.paper_vs_srbench}
+    assert rows["residual blocks"].paper.startswith("B = 16") and rows["residual blocks"].srbench == "5"
+    assert rows["scale"].paper.startswith("x4") and rows["scale"].srbench == "x2, x4, x8" and INFO.scales == (2, 4, 8)
+    assert rows["output rounding"].srbench.startswith(INFO.rounding)
+
+
 def test_mirror_files_are_the_upstream_files(srgan_weights):
     """The declared sha256s are those of the files in the repository at b0323c6 (the mirror holds them
     byte for byte: git blob ids 6c6642a3 / b816dc65 / a5d84b05)."""
