@@ -1,6 +1,6 @@
 """Tracks: named evaluation protocols - datasets + scale + LR source + metrics + conventions + source.
 
-``srbench run --track ntire2018-t2-mild --methods cyclesr,bicubic`` runs exactly the protocol a paper's
+``srbench run --track ntire2018-t2-mild --methods cyclesr:srresnet,bicubic`` runs exactly the protocol a paper's
 table used; ``srbench list tracks [--verbose]`` shows them and whether each can run here offline. A
 track is a list of legs (one dataset each, with the protocol and metrics it is scored with), so the
 classic bicubic table - whose rows come from different evaluation scripts - is one track too.

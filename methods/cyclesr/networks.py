@@ -10,9 +10,11 @@ state dicts saved by that code (``model_SR.pth``, ``model_G.pth``) load here wit
   Vega's ``nn.Sequential`` (``model.0`` ... ``model.10`` at x4).
 * :class:`SRResNet` - the original SRResNet of Ledig et al. (CVPR 2017): 9x9 head conv + PReLU, 16
   residual blocks (3x3 conv-BN-PReLU-conv-BN), 3x3 conv-BN and a global skip, ``log2(scale)`` x (3x3
-  conv to 256 channels, PixelShuffle(2), PReLU), 9x9 conv to RGB. Vega's ``SRResNet`` class cannot be
-  instantiated (``list += ResBlock(...)`` raises TypeError), so there is no authors' layout to follow;
-  the parameter names here are srbench's.
+  conv to 256 channels, PixelShuffle(2), PReLU), 9x9 conv to RGB - the paper's "original SRResNet".
+  Vega's ``SRResNet`` class cannot be instantiated in any release (``resnet_blocks += ResBlock(...)``
+  adds a module to a list: ``TypeError: 'ResBlock' object is not iterable``), so no authors' checkpoint
+  or layout exists to follow; what it was meant to build is BasicSR's SRResNet (3x3 head, ReLU blocks,
+  3x3 HR convs), not the original. The parameter names here are srbench's.
 * :class:`CycleGANGenerator` - the degradation generator G1 (synthetic LR -> real-like LR): CycleGAN's
   ResNet generator (c7s1-64, d128, d256, 9 residual blocks, u128, u64, c7s1-3, tanh) with Vega's
   choices: instance norm without affine parameters, zero-padded 3x3 convs inside the residual blocks,

@@ -121,6 +121,24 @@ def test_vega_generator_matches():
     assert_float_close(deg.translate_tensor(d["g_in"]), d["g_out"])
 
 
+@pytest.mark.parametrize("scale", [2, 4])
+def test_srresnet_matches_its_seeded_golden(tmp_path, scale):
+    """srbench's SRResNet has no reference code to match (Vega's cannot be built): a golden output on seeded
+    weights keeps it stable (tests/fixtures/cyclesr/README.md)."""
+    from seeded_weights import seeded_state  # tests/methods is on sys.path
+
+    with np.load(FIX / "srresnet_seeded.npz") as f:
+        g = {k: f[k] for k in f.files}
+    net = SRResNet(scale, nf=int(g["nf"]), nb=int(g["nb"]))
+    net.load_state_dict(seeded_state(net.state_dict(), int(g[f"state_seed_x{scale}"])), strict=True)
+    path = save_checkpoint(net, tmp_path / f"cyclesr_srresnet_x{scale}.srbench.safetensors", {})
+    model = cmod.load_cyclesr(scale, weights=rw(path), variant="srresnet")
+    x = torch.from_numpy(g["lr"].transpose(2, 0, 1).copy()).float().div(255).unsqueeze(0)
+    ref = torch.from_numpy(g[f"out_x{scale}"]).unsqueeze(0)
+    assert_float_close(model.upscale_tensor(x), ref)
+    assert_uint8_matches(model.upscale(g["lr"]), ref, model.rounding)
+
+
 # ---------------------------------------------------------------- srbench checkpoints
 
 
@@ -280,3 +298,102 @@ def test_loader_picks_the_file_of_its_scale(tmp_path):
         files[p.name] = ResolvedWeight(WeightFile(p.name, scale=s), p, sha256_file(p), "trained")
     model = cmod.load_cyclesr(2, weights=files, variant="vdsr")
     assert model.provenance["weights_sha256"] == files["cyclesr_vdsr_x2.srbench.safetensors"].sha256
+
+
+# ---------------------------------------------------------------- the paper's (and its references') sizes (srbench issue 17)
+
+
+def _convs(net) -> list[tuple[str, int, int, int, int]]:
+    """(kind, in, out, kernel, stride) of every convolution, in module order."""
+    return [
+        ("T" if isinstance(m, torch.nn.ConvTranspose2d) else "C", m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0])
+        for m in net.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    ]
+
+
+def _count(net, kind) -> int:
+    return sum(isinstance(m, kind) for m in net.modules())
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_srresnet_is_the_original_srresnet(scale):
+    """Sec. 4.1: the original SRResNet (Ledig et al. 2017, Fig. 4): 9x9 head + PReLU, 16 residual blocks of 64
+    channels (conv-BN-PReLU-conv-BN), conv-BN + global skip, x2 sub-pixel stages with PReLU, 9x9 tail."""
+    from srbench_methods.cyclesr.networks import SRRESNET_DEFAULTS, _SRResBlock
+
+    net = SRResNet(scale).eval()
+    assert SRRESNET_DEFAULTS["nb"] == 16 and SRRESNET_DEFAULTS["nf"] == 64
+    n_up = {2: 1, 4: 2}[scale]
+    assert _count(net, _SRResBlock) == 16
+    c64, up = ("C", 64, 64, 3, 1), ("C", 64, 256, 3, 1)
+    assert _convs(net) == [("C", 3, 64, 9, 1), *[c64] * (2 * 16 + 1), *[up] * n_up, ("C", 64, 3, 9, 1)]
+    assert _count(net, torch.nn.BatchNorm2d) == 2 * 16 + 1 and _count(net, torch.nn.PReLU) == 1 + 16 + n_up
+    shuffles = [m for m in net.modules() if isinstance(m, torch.nn.PixelShuffle)]
+    assert len(shuffles) == n_up and all(m.upscale_factor == 2 for m in shuffles)
+    assert _count(net, torch.nn.ReLU) == 0 and _count(net, torch.nn.Tanh) == 0  # PReLU throughout; linear output
+    with torch.no_grad():
+        assert net(torch.rand(1, 3, 6, 5)).shape == (1, 3, 6 * scale, 5 * scale)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_vdsr_is_the_modified_vdsr_of_the_reference_code(scale):
+    """The paper (Sec. 4.1) names a modified VDSR for NTIRE17 T2 without its sizes; Vega's cyclesr.yml gives
+    SR_nb 20, SR_nf 64 (VDSR's own depth and width), BatchNorm, and x2 pixel-shuffle post-upsampling."""
+    from srbench_methods.cyclesr.networks import VDSR_DEFAULTS
+
+    net = VDSR(scale).eval()
+    assert (VDSR_DEFAULTS["nb"], VDSR_DEFAULTS["nf"], VDSR_DEFAULTS["norm"]) == (20, 64, "batch")
+    n_up = {2: 1, 4: 2}[scale]
+    body = net.model[1].submodule
+    c64, up = ("C", 64, 64, 3, 1), ("C", 64, 256, 3, 1)
+    assert _convs(body) == [c64] * 21 and _count(body, torch.nn.BatchNorm2d) == 21 and _count(body, torch.nn.ReLU) == 20
+    assert _convs(net) == [("C", 3, 64, 3, 1), *[c64] * 21, *[up] * n_up, c64, ("C", 64, 3, 3, 1)]
+    assert _count(net, torch.nn.PixelShuffle) == n_up
+    with torch.no_grad():  # no bicubic pre-upsampling: the LR goes in as it is
+        assert net(torch.rand(1, 3, 6, 5)).shape == (1, 3, 6 * scale, 5 * scale)
+
+
+def test_g1_is_cyclegans_resnet_generator():
+    """CycleGAN's generator (Sec. 3.2/4.1: CycleGAN with its hyper-parameters unchanged): c7s1-64, d128, d256,
+    9 x R256, u128, u64, c7s1-3 + tanh; instance norm without affine parameters (Vega's choices)."""
+    from srbench_methods.cyclesr.networks import G1_DEFAULTS, _GResBlock
+
+    g = CycleGANGenerator().eval()
+    assert (G1_DEFAULTS["ngf"], G1_DEFAULTS["n_resblocks"], G1_DEFAULTS["norm"]) == (64, 9, "instance")
+    assert _count(g, _GResBlock) == 9
+    assert _convs(g) == [
+        ("C", 3, 64, 7, 1), ("C", 64, 128, 3, 2), ("C", 128, 256, 3, 2),
+        *[("C", 256, 256, 3, 1)] * 18,
+        ("T", 256, 128, 3, 2), ("T", 128, 64, 3, 2), ("C", 64, 3, 7, 1),
+    ]
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert len(norms) == 3 + 18 + 2 and not any(m.affine for m in norms)
+    assert isinstance(list(g.generator.children())[-1], torch.nn.Tanh)
+    with torch.no_grad():
+        assert g.translate(torch.rand(1, 3, 10, 7)).shape == (1, 3, 10, 7)  # LR -> LR of the same size
+
+
+def test_paper_vs_srbench_tables(capsys):
+    from helpers.listing import listed_entry
+
+    from srbench.cli import main
+
+    infos = {i.name: i for i in (*METHODS, *DEGRADATIONS)}
+    for info in infos.values():
+        whats = [r.what for r in info.paper_vs_srbench]
+        assert whats and len(whats) == len(set(whats)), info.name
+    for name in ("cyclesr", "cyclesrgan"):
+        rows = {r.what: r for r in infos[name].paper_vs_srbench}
+        assert rows["SR module, NTIRE17 T2"].paper == "modified VDSR (Sec. 4.1)"
+        assert rows["SR module, NTIRE18 T2 / T4"].paper == "original SRResNet (Sec. 4.1)"
+        assert "16 res. blocks of 64" in rows["SR module, NTIRE18 T2 / T4"].srbench
+        assert rows["VDSR depth / width"].paper == "not stated" and "20 x" in rows["VDSR depth / width"].srbench
+        assert set(infos[name].variants) == {"vdsr", "srresnet"}
+    g1 = {r.what: r for r in infos["cyclesr-g1"].paper_vs_srbench}
+    assert "9 residual blocks" in g1["G1 sizes"].srbench and "(Sec. 3.1)" in g1["synthetic LR"].paper
+    assert main(["list", "methods", "--verbose"]) == 0 and main(["list", "degradations", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    for name, info in infos.items():
+        entry = listed_entry(out, name)
+        assert "paper vs srbench:" in entry and all(r.what in entry for r in info.paper_vs_srbench), name

@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
 from helpers.float_outputs import assert_float_close
+from helpers.listing import listed_entry
 from srbench_methods.hvae import DEGRADATIONS, METHODS, TILE_BATCH, TILE_OVERLAP
 from srbench_methods.hvae import degradation as hdeg
 from srbench_methods.hvae import model as hmod
@@ -272,3 +273,93 @@ def test_gauss_sigma_option_is_read():
         hdeg.load(4, options={"sigma": "-1"})
     with pytest.raises(SrbenchError, match=r"degradation hvae-gauss takes no option 'seed'"):
         hdeg.load(4, options={"seed": 1})
+
+
+# ---------------------------------------------------------------- the report's values (papers/hvae.md, srbench issue 17)
+
+
+def _leaf_calls(net, fn) -> list[tuple[str, tuple[int, ...]]]:
+    """(module name, output shape) of every leaf module ``fn`` runs, in call order."""
+    seen = []
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out, n=n: seen.append((n, tuple(out.shape))))
+        for n, m in net.named_modules()
+        if n and not list(m.children())
+    ]
+    try:
+        with torch.no_grad():
+            fn()
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def test_vae_latent_and_prior_are_the_reports():
+    """Sec. 4: a 192-long latent; the prior = the 8x8 RGB LR flattened, through one linear layer."""
+    from srbench_methods.hvae.networks import VAE_DEFAULTS
+
+    net = SRVAE().eval()
+    assert net.latent == VAE_DEFAULTS["latent"] == 192 == 3 * 8 * 8
+    y = torch.rand(2, 3, 8, 8)
+    assert _leaf_calls(net, lambda: net.prior(y)) == [("lin_pri", (2, 2 * 192))]  # one layer, nothing else
+    assert isinstance(net.lin_pri, torch.nn.Linear) and (net.lin_pri.in_features, net.lin_pri.out_features) == (192, 384)
+    assert sum(p.numel() for p in net.lin_pri.parameters()) == lin(192, 384) == 74_112
+    with torch.no_grad():
+        mu, log_sigma = net.prior(y)
+        h = torch.relu(y.reshape(2, 192) @ net.lin_pri.weight.T + net.lin_pri.bias)  # channel-major flattening
+    assert mu.shape == log_sigma.shape == (2, 192)
+    assert torch.allclose(mu, h[:, :192]) and torch.allclose(log_sigma, h[:, 192:])
+    # test time uses only the prior and the decoder: the encoder q(z|HR) never runs
+    calls = _leaf_calls(net, lambda: net(y))
+    assert calls[0] == ("lin_pri", (2, 384)) and calls[-1] == ("conv_7", (2, 3, 32, 32))
+    assert {n for n, _ in calls}.isdisjoint({"conv_1", "conv_2", "conv_3", "pool", "lin_1"})
+
+
+def test_observation_std_is_the_reports(tiny_vae):
+    """Sec. 4: normal observation model with a fixed std of 0.01 (added by sample() with obs_noise=true)."""
+    assert hmod.OBS_SIGMA == 0.01
+    _, path = tiny_vae
+    clean = hmod.load_vae(4, weights=rw(path))
+    noisy = hmod.load_vae(4, weights=rw(path), options={"obs_noise": True})
+    x = torch.rand(1, 3, 32, 32)  # 16 tiles, 49,152 output values
+    a = clean.upscale_tensor(x, torch.Generator().manual_seed(5))
+    b = noisy.upscale_tensor(x, torch.Generator().manual_seed(5))  # same latent draws, then the noise
+    d = (b - a).flatten()
+    assert abs(float(d.std()) - 0.01) < 0.0005 and abs(float(d.mean())) < 0.0005
+
+
+def test_cnn_layer_order_is_the_reports():
+    """Sec. 3: conv, x2 up-scaling, conv, x2 up-scaling, then three more convolutions."""
+    net = SRCNN4x().eval()
+    calls = _leaf_calls(net, lambda: net(torch.rand(1, 3, 8, 8)))
+    assert [(n, s[1], s[-1]) for n, s in calls] == [
+        ("conv_1", 64, 8), ("up", 64, 16), ("conv_2", 64, 16), ("up", 64, 32),
+        ("conv_3", 128, 32), ("conv_4", 64, 32), ("conv_5", 3, 32),
+    ]
+
+
+def test_paper_vs_srbench_tables(capsys):
+    from srbench_methods.hvae import SIGMA
+
+    from srbench.cli import main
+
+    infos = {i.name: i for i in (*METHODS, *DEGRADATIONS)}
+    for info in infos.values():
+        whats = [r.what for r in info.paper_vs_srbench]
+        assert whats and len(whats) == len(set(whats)), info.name
+    vae = {r.what: r for r in infos["hvae"].paper_vs_srbench}
+    assert vae["latent size"].paper == "192 (Sec. 4)" and vae["latent size"].srbench == "192"
+    assert "one linear layer" in vae["prior p(z|LR)"].paper and "one Linear(192, 384)" in vae["prior p(z|LR)"].srbench
+    assert "0.01 (Sec. 4)" in vae["observation model"].paper and f"{hmod.OBS_SIGMA}^2" in vae["observation model"].srbench
+    assert vae["beta"].paper == "0.5 (Sec. 4)" and vae["beta"].srbench == "not used"  # training only
+    cnn = {r.what: r for r in infos["hvae-cnn"].paper_vs_srbench}
+    assert "(Sec. 3" in cnn["layer order"].paper
+    gauss = {r.what: r for r in infos["hvae-gauss"].paper_vs_srbench}
+    assert gauss["sigma"].paper == "not stated" and gauss["sigma"].srbench.startswith(f"{SIGMA:g} ") and SIGMA == 1.0
+    assert "imagesloader.ipynb" in gauss["sigma"].why
+    assert main(["list", "methods", "--verbose"]) == 0 and main(["list", "degradations", "--verbose"]) == 0
+    out = capsys.readouterr().out
+    for name, info in infos.items():
+        entry = listed_entry(out, name)
+        assert "paper vs srbench:" in entry and all(r.what in entry for r in info.paper_vs_srbench), name
