@@ -25,7 +25,7 @@ from srbench.method_api import check_options
 from srbench.torch_utils import generator, pick_device, to_image, to_tensor
 from srbench.weights import load_strict
 
-from .networks import STYLEVAE_ARCH, StyleVAE, build_stylevae
+from .networks import ARCH_VERSION, STYLEVAE_ARCH, StyleVAE, build_stylevae, check_arch
 
 NAME = "ssrvae-stylevae"
 
@@ -77,10 +77,11 @@ def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None 
     rw = single_weight(weights, NAME, what="styleVAE weights", scale=scale)
     state, cfg = load_checkpoint_with_config(rw.path, require_config=True)
     params = check_config(cfg, rw.path, STYLEVAE_ARCH, scale)
+    check_arch(cfg, rw.path, STYLEVAE_ARCH)  # a v1 (MUNIT-sized) checkpoint is refused, never mis-loaded
     try:
         net = build_stylevae(scale, params)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{rw.path}: cannot build {STYLEVAE_ARCH} from arch_params {params}: {exc}") from exc
     load_strict(net, state, source=str(rw.path))
-    prov = {"arch": STYLEVAE_ARCH, "arch_params": net.arch_params, "weights_sha256": rw.sha256, "checkpoint_config": cfg}
+    prov = {"arch": STYLEVAE_ARCH, "arch_version": ARCH_VERSION, "arch_params": net.arch_params, "weights_sha256": rw.sha256, "checkpoint_config": cfg}
     return StyleVAEDegradation(net, pick_device(device), prov)

@@ -19,7 +19,7 @@ from srbench.torch_utils import pick_device, to_image, to_tensor
 from srbench.weights import load_strict
 
 from . import METHODS, ROUNDING
-from .networks import SR_ARCH, SSRVAENet, build_sr
+from .networks import ARCH_VERSION, SR_ARCH, SSRVAENet, build_sr, check_arch
 
 
 class SSRVAE(SRModel):
@@ -49,6 +49,7 @@ def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None 
     rw = single_weight(weights, "ssrvae", what="SSRVAE weights", scale=scale)
     state, cfg = load_checkpoint_with_config(rw.path, require_config=True)
     params = check_config(cfg, rw.path, SR_ARCH, scale)
+    check_arch(cfg, rw.path, SR_ARCH)  # a v1 (pre-paper-sizes) checkpoint is refused, never mis-loaded
     try:
         net = build_sr(scale, params)
     except (TypeError, ValueError) as exc:
@@ -58,6 +59,7 @@ def load(scale: int = 4, device: str = "cpu", weights=None, variant: str | None 
     prov = {
         "variant": variant,
         "arch": SR_ARCH,
+        "arch_version": ARCH_VERSION,
         "arch_params": net.arch_params,
         "weights_sha256": rw.sha256,
         "checkpoint_config": cfg,
