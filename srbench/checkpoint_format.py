@@ -224,3 +224,32 @@ def check_config(cfg: Mapping[str, Any], path: str | Path, arch: str | tuple[str
     if not isinstance(params, dict):
         raise WeightsError(f"{path}: 'arch_params' must be a JSON object")
     return dict(params)
+
+
+#: beside a checkpoint in a method's released layout that srbench trained: its config and provenance (JSON)
+TRAINED_MARKER_SUFFIX = ".srbench-trained"
+
+
+def save_released_layout(model: Any, path: str | Path, config: Mapping[str, Any]) -> Path:
+    """Write ``model``'s state dict in a method's *released* layout (a plain tensor dict, ``torch.save``; read
+    back with ``torch.load(weights_only=True)`` like the official file) under the released name ``path``, and
+    ``<path>.srbench-trained`` beside it: ``config`` (arch, method, scale, training provenance ...) as JSON.
+    For methods whose released checkpoints are .pth files (dSRVAE, RefVAE): srbench-trained weights then load
+    exactly like the official ones, in srbench and in the official test scripts. Refuses non-finite weights."""
+    import torch
+
+    import srbench
+
+    path = Path(path)
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in _state_of(model).items()}
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
+    if bad:
+        raise ValueError(f"refusing to write {path.name}: non-finite values in {bad[0]!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    tmp.replace(path)
+    cfg = {"format": "srbench-trained", "srbench_version": srbench.__version__, **_json_ready(config)}
+    path.with_name(path.name + TRAINED_MARKER_SUFFIX).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n",
+                                                                  encoding="utf-8")
+    return path

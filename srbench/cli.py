@@ -16,6 +16,7 @@ EXTERNAL = {
     "compare": ("srbench.compare", "compare two runs / summaries cell by cell (CI regression)"),
     "baseline": ("srbench.baseline", "write a checked-in baseline from a run"),
     "report": ("srbench.report", "build a static HTML leaderboard site from run folders"),
+    "train": ("srbench.training.cli", "train a method's reference checkpoint with its paper's recipe"),
 }
 
 

@@ -44,6 +44,10 @@ from srbench.hashing import json_key, sha256_pixels
 from srbench.images import LOSSLESS_SUFFIXES, read_image
 
 
+#: what a declared dataset is for
+USES = ("test", "train")
+
+
 def _yaml_path() -> Path:
     here = Path(__file__).resolve().parent
     for cand in (here / "datasets.yaml", here.parent / "datasets.yaml"):
@@ -81,6 +85,8 @@ class DatasetSpec:
     lr: dict[Any, LRSpec] = field(default_factory=dict)  # scale (int) or "any" -> given LR
     n_images: int | None = None  # declared count when the hashes are not known (shown by `srbench list`)
     hr_name: str = "{image}"  # HR file name (without suffix) of image ``image`` (RealSR: "{image}_HR")
+    use: str = "test"  # "test": a benchmark set; "train": a training set (``srbench train --data``, never scored)
+    source_format: str | None = None  # a non-folder source read by its own loader ("cifar10-binary")
 
     def given_lr(self, scale: int) -> LRSpec | None:
         """The LR this dataset gives at ``scale``, or None (the run makes the LR)."""
@@ -130,8 +136,12 @@ def specs() -> dict[str, DatasetSpec]:
                 lr=_parse_lr(name, d.get("lr") or {}),
                 n_images=d.get("n_images"),
                 hr_name=str(d.get("hr_name", "{image}")),
+                use=str(d.get("use", "test")),
+                source_format=src.get("format"),
             )
     for spec in out.values():
+        if spec.use not in USES:
+            raise DatasetError(f"datasets.yaml: {spec.name!r}: 'use' must be one of {USES}, got {spec.use!r}")
         if "{image}" not in spec.hr_name:
             raise DatasetError(f"datasets.yaml: {spec.name!r}: 'hr_name' must contain {{image}}, got {spec.hr_name!r}")
         if not spec.hr and not spec.lr:

@@ -62,7 +62,8 @@ def run(args) -> int:
     if args.what in ("methods", "all"):
         print("methods:")
         for name, info in sorted(registry.methods().items()):
-            flags = ",".join(f for f, on in (("stochastic", info.stochastic), ("reference", info.reference_based)) if on)
+            flags = ",".join(f for f, on in (("stochastic", info.stochastic), ("reference", info.reference_based),
+                                             ("trainable", bool(info.training_recipe))) if on)
             variants = list(info.variants) or ["-"]
             status = {v: w.status(info, v, offline) for v in info.variants} if info.learned else {}
             wtxt = "no weights needed" if not info.learned else " ".join(f"{v}:{s}" for v, s in status.items())
@@ -83,6 +84,9 @@ def run(args) -> int:
                     print(f"      notes: {info.notes}")
                 for line in paper_table_lines(info.paper_vs_srbench):
                     print(line)
+                if info.training_recipe:
+                    for line in recipe_lines(name):
+                        print(line)
         for name, err in sorted(registry.BROKEN.items()):
             print(f"  {name:<12} BROKEN: {err}")
     if args.what in ("datasets", "all"):
@@ -91,7 +95,8 @@ def run(args) -> int:
             declared = spec.images if spec.hr else next(iter(spec.lr.values())).images
             n = len(declared) if declared is not None else (spec.n_images or "?")
             kind = "user-supplied" if spec.user_supplied else ("embedded" if spec.embedded else "download/mirror")
-            print(f"  {name:<22} {n:>4} images  x{','.join(map(str, spec.scales)):<8} {spec.kind:<8} {kind:<16} {spec.title}")
+            print(f"  {name:<26} {n:>5} images  x{','.join(map(str, spec.scales)):<8} {spec.kind:<8} {spec.use:<5} "
+                  f"{kind:<16} {spec.title}")
     if args.what in ("degradations", "all"):
         from srbench.degradations import degradations
 
@@ -128,6 +133,25 @@ def run(args) -> int:
                 for line in weight_lines(m):
                     print(line)
     return 0
+
+
+def recipe_lines(method: str) -> list[str]:
+    """``--verbose``: the training recipe of ``method`` (``srbench train``) and its paper-vs-srbench table."""
+    from srbench.method_api import paper_table_lines
+
+    try:
+        from srbench.training.loop import load_recipe
+
+        r = load_recipe(method)
+    except Exception as exc:  # noqa: BLE001 - listing must not fail
+        return [f"      training recipe: unavailable ({type(exc).__name__}: {exc})"]
+    stages = ", ".join(f"{s.name} ({s.share:g}: {s.what or '+'.join(s.trains)})" for s in r.stages)
+    out = [f"      training recipe (srbench train {method}): {r.data} data, x{', x'.join(map(str, r.scales))}; stages {stages}"]
+    for name, hp in r.presets.items():
+        extra = ", ".join(f"{k} {v}" for k, v in hp.extra.items())
+        out.append(f"        --recipe {name}: {hp.steps:,} steps, batch {hp.batch}, HR crop {hp.patch}, lr {hp.lr:g}"
+                   + (f", {extra}" if extra else ""))
+    return out + paper_table_lines(r.paper_vs_srbench, title="training: paper vs srbench")
 
 
 def print_tracks(verbose: bool) -> None:

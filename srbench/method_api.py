@@ -53,14 +53,14 @@ class PaperValue:
             raise ValueError(f"PaperValue needs what, paper and srbench: {self!r}")
 
 
-def paper_table_lines(rows: Sequence[PaperValue], indent: str = "      ") -> list[str]:
+def paper_table_lines(rows: Sequence[PaperValue], indent: str = "      ", title: str = "paper vs srbench") -> list[str]:
     """The ``srbench list --verbose`` lines of a paper-vs-srbench table."""
     if not rows:
         return []
     w = max(len(r.what) for r in rows)
     wp = max(len(r.paper) for r in rows)
     ws = max(len(r.srbench) for r in rows)
-    out = [f"{indent}paper vs srbench:", f"{indent}  {'':<{w}}  {'paper':<{wp}}  {'srbench':<{ws}}  why"]
+    out = [f"{indent}{title}:", f"{indent}  {'':<{w}}  {'paper':<{wp}}  {'srbench':<{ws}}  why"]
     for r in rows:
         out.append(f"{indent}  {r.what:<{w}}  {r.paper:<{wp}}  {r.srbench:<{ws}}  {r.why}".rstrip())
     return out
@@ -214,6 +214,7 @@ class MethodInfo:
     options: tuple[OptionSpec, ...] = ()  # every option the loader reads (see the module docstring)
     rounding: str = "half_away"  # how float output becomes uint8: a key of srbench.conventions.ROUNDING
     paper_vs_srbench: tuple[PaperValue, ...] = ()  # what the paper states vs what srbench does (list --verbose)
+    training_recipe: str = ""  # "module:Class" of its srbench.training.recipe.Recipe (``srbench train``); "" = none
 
     def __post_init__(self):
         from srbench.conventions import ROUNDING

@@ -196,6 +196,9 @@ def _legs(cfg: RunConfig) -> list[PlannedLeg]:
     out = []
     for leg in legs:
         spec = ds_mod.get_spec(leg.dataset)
+        if spec.use != "test":
+            raise SrbenchError(f"dataset {spec.name!r} is a training set (datasets.yaml use: {spec.use}): "
+                               "srbench run scores test sets; train on it with srbench train --data")
         if leg.protocol not in protocols.PROTOCOLS:
             raise SrbenchError(f"unknown protocol {leg.protocol!r} for dataset {spec.name!r}")
         for s in cfg.scales:

@@ -78,8 +78,14 @@ def _provenance(wf: WeightFile, digest: str, default: str) -> str:
     return default
 
 
+def _marker_of(path: Path) -> Path:
+    from srbench.checkpoint_format import TRAINED_MARKER_SUFFIX
+
+    return path.with_name(path.name + TRAINED_MARKER_SUFFIX)
+
+
 def _trained_marker(path: Path) -> bool:
-    return path.with_suffix(path.suffix + ".srbench-trained").exists() or path.name.endswith(".srbench.safetensors")
+    return _marker_of(path).exists() or path.name.endswith(".srbench.safetensors")
 
 
 def how_to_get(info: MethodInfo, wf: WeightFile, several: bool = False) -> str:
@@ -305,7 +311,11 @@ def import_file(info: MethodInfo, src: str | Path, variant: str | None = None, n
     os.close(fd)
     shutil.copyfile(src, tmp)
     os.replace(tmp, dest)
-    return ResolvedWeight(wf, dest, digest, _provenance(wf, digest, "user"), f"import {src}")
+    marker = _marker_of(src)  # written by srbench train beside a .pth in a released layout
+    if marker.is_file():
+        shutil.copyfile(marker, _marker_of(dest))
+    default = "trained" if _trained_marker(dest) else "user"
+    return ResolvedWeight(wf, dest, digest, _provenance(wf, digest, default), f"import {src}")
 
 
 def _remedy_for(path: Path) -> str:

@@ -180,3 +180,32 @@ def test_every_method_and_paper_degradation_has_a_paper_vs_srbench_table():
         for row in info.paper_vs_srbench:  # where the paper is silent, srbench says where its value comes from
             if row.paper.startswith("not stated"):
                 assert row.why, f"{info.name}: {row.what}: srbench's choice without a source"
+
+
+TRAINABLE = ("hvae-cnn", "hvae", "cyclesr", "cyclesrgan", "ssrvae", "dsrvae", "refvae")  # issue 16
+
+
+def test_every_trainable_method_lists_its_recipe_beside_the_paper(capsys):
+    """Issue 16: each recipe's training values are listed beside the paper's in `srbench list --verbose`."""
+    from srbench import registry
+    from srbench.cli import main
+    from srbench.training.loop import load_recipe
+
+    methods = registry.methods()
+    assert sorted(n for n, i in methods.items() if i.training_recipe) == sorted(TRAINABLE)
+    assert main(["list", "methods", "--verbose"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in TRAINABLE:
+        r = load_recipe(name)
+        assert r.method == name and r.paper_vs_srbench and {"paper", "short"} <= set(r.presets), name
+        for row in r.paper_vs_srbench:
+            if row.paper.startswith("not stated"):
+                assert row.why, f"{name}: {row.what}: srbench's choice without a source"
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"  {name} "))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and not lines[i].startswith("   ")),
+                   len(lines))
+        block = "\n".join(lines[start:end])
+        assert f"training recipe (srbench train {name})" in block and "training: paper vs srbench:" in block, name
+        assert "--recipe paper:" in block and "--recipe short:" in block, name
+        for row in r.paper_vs_srbench:
+            assert row.what in block, (name, row.what)

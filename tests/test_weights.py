@@ -290,6 +290,16 @@ def test_import_file_by_sha_and_by_name(fresh_home, tmp_path, ckpt):
     assert import_file(info, stray, name="other.pth").file.name == "other.pth"
 
 
+def test_import_keeps_the_srbench_trained_marker(fresh_home, tmp_path):
+    """A .pth written by `srbench train` (released layout + <file>.srbench-trained) stays 'trained' when imported."""
+    src = tmp_path / "other.pth"
+    _save_state(src, seed=5)
+    src.with_suffix(".pth.srbench-trained").write_text('{"training": {"recipe": "toy:paper"}}')
+    got = import_file(_info(WeightFile("other.pth")), src)
+    assert got.provenance == "trained"
+    assert (cache_dir("toy") / "other.pth.srbench-trained").read_text() == '{"training": {"recipe": "toy:paper"}}'
+
+
 def test_import_refuses_unreadable_files(fresh_home, tmp_path):
     bad = tmp_path / "toy.pth"
     bad.write_bytes(b"not a checkpoint")

@@ -75,10 +75,14 @@ _COMMON_NOTES = (
     "'cyclesr.srresnet', one file per scale. Options: tile / tile_overlap (srbench.tiling; the default "
     f"overlap, {TILE_OVERLAP} LR px, bounds the receptive field of the released-size networks, so tiled output "
     "equals whole-image output; a deeper user checkpoint is only tiled with an explicit tile_overlap). "
-    "Every value the paper states or leaves open: the paper-vs-srbench table (srbench list --verbose)."
+    "Every value the paper states or leaves open: the paper-vs-srbench table (srbench list --verbose). "
+    "Training: srbench train cyclesr[:VARIANT] / cyclesrgan[:VARIANT] --data HR --lr-data REAL_LR "
+    "(methods/cyclesr/train.py: G1 pre-training, SR pre-training, collaborative training as Sec. 3.4 / 4.1) "
+    "writes the SR checkpoint (--weights cyclesr=...) and G1 (cyclesr_g1_x<s>, --weights cyclesr-g1=...)."
 )
 
-_TRAINING_ONLY = "training only: changes the weights, not the inference network (srbench does not train)"
+_TRAINING_ONLY = ("training only (changes the weights, not the inference network): srbench train follows it, see the "
+                  "training recipe table")
 #: Vega = the authors' reference code, huawei-noah/vega vega/networks/pytorch/cyclesrbodys and
 #: examples/data_augmentation/cyclesr/cyclesr.yml (@ 12e37a1); sections are the CycleSR paper's.
 _PAPER_SR = (
@@ -103,18 +107,18 @@ _PAPER_SR = (
     PaperValue("test-time path", "SR module on the real LR (Sec. 3.1, Fig. 3)", "SR network only, on the given LR",
                "G1, G2 and the discriminators are training-only (G1 is degradation cyclesr-g1)"),
     PaperValue("collaborative training", "lambda_SRtrans = lambda_mse (Sec. 3.4); 1e3 / 1e2 / 1e2 for NTIRE17 T2 / "
-               "NTIRE18 T2 / T4 (Sec. 4.1)", "not used", _TRAINING_ONLY + "; Vega: SR_lam = cycleSR_lam = 1000"),
+               "NTIRE18 T2 / T4 (Sec. 4.1)", "in srbench train", _TRAINING_ONLY + "; Vega: SR_lam = cycleSR_lam = 1000"),
     PaperValue("optimiser, schedule", "Adam (0.9, 0.999), lr 2e-4 translation / 1e-4 SR, 100 + 100 epochs (Sec. 4.1)",
-               "not used", _TRAINING_ONLY + "; Vega's SR optimiser uses betas (0.5, 0.999)"),
-    PaperValue("training data", "first 400 DIV2K train HR, last 400 LR, unpaired (Sec. 4.1)", "not used",
+               "in srbench train", _TRAINING_ONLY + "; Vega's SR optimiser uses betas (0.5, 0.999)"),
+    PaperValue("training data", "first 400 DIV2K train HR, last 400 LR, unpaired (Sec. 4.1)", "any HR / real-LR sets (--data, --lr-data)",
                _TRAINING_ONLY + "; Vega's Div2kUnpair splits at image 0401"),
 )
 PAPER_CYCLESR = _PAPER_SR + (
-    PaperValue("SR loss", "L_mse only (Sec. 4.1, 4.2)", "not used", _TRAINING_ONLY),
+    PaperValue("SR loss", "L_mse only (Sec. 4.1, 4.2)", "in srbench train", _TRAINING_ONLY),
 )
 PAPER_CYCLESRGAN = _PAPER_SR + (
     PaperValue("SR loss", "L_mse + relativistic L_adv (as ESRGAN) + L_percep (Sec. 3.3, Table 4); weights not stated",
-               "not used", _TRAINING_ONLY + "; Vega has no GAN variant"),
+               "in srbench train", _TRAINING_ONLY + "; Vega has no GAN variant"),
     PaperValue("SR module of CycleSRGAN", "not stated per track (Table 4)", "vdsr (default) or srresnet",
                "Sec. 4.1's per-track choice presumably applies; both are offered"),
 )
@@ -166,6 +170,7 @@ METHODS = [
         options=tile_option_specs(TILE_OVERLAP, exact=True),
         rounding=ROUNDING,
         paper_vs_srbench=PAPER_CYCLESR,
+        training_recipe="srbench_methods.cyclesr.train:CycleSRRecipe",
     ),
     MethodInfo(
         name="cyclesrgan",
@@ -192,6 +197,7 @@ METHODS = [
         options=tile_option_specs(TILE_OVERLAP, exact=True),
         rounding=ROUNDING,
         paper_vs_srbench=PAPER_CYCLESRGAN,
+        training_recipe="srbench_methods.cyclesr.train:CycleSRGANRecipe",
     ),
 ]
 

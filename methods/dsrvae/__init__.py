@@ -86,7 +86,14 @@ leaderboards/reported/dsrvae.yaml. Table 2's dSRVAE row (printed 'dSRGAN(ours)')
 SUPERVISED variant (Sec. 4.3, bicubic-SR paragraph: the network retrained on paired bicubic LR/HR, the
 MAE of Eq. 8 taken against the HR, plus the adversarial loss), not from the released unsupervised
 NTIRE2020 model that srbench runs: srbench's dsrvae is not expected to reproduce Table 2, and no
-published-number test asserts it."""
+published-number test asserts it.
+srbench-trained weights (srbench train dsrvae, methods/dsrvae/train.py): the recipe writes the released
+file names in the released format - VAE_denoiser.pth and VAE_SR.pth, plain state dicts of these classes
+(read back weights-only, loaded strictly like the official files) - and beside each
+<file>.srbench-trained, a JSON file with the arch and the training provenance, whose presence makes run
+manifests record the file as 'trained'. `srbench run --weights dsrvae=<training output folder>` takes
+both files; `srbench weights import dsrvae <file>` caches one (the marker stays behind: provenance 'user').
+The training-only parts (the VGG19 DAE encoder, the discriminator) are not exported."""
 
 
 #: paper (Liu et al., CVPRW 2020, arXiv:2004.12811) vs srbench, shown by `srbench list --verbose`
@@ -198,6 +205,7 @@ METHODS = [
             "sr-only": "SR sub-network alone on the raw LR, whole image (ablation; deterministic)",
         },
         loader="srbench_methods.dsrvae.model:load",
+        training_recipe="srbench_methods.dsrvae.train:DSRVAERecipe",
         adapter_version="1",
         notes=NOTES,
         param_count=_param_count,

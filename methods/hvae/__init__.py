@@ -67,7 +67,8 @@ _SOURCE = (
 
 #: notebook = the project's own code (github.com/prasad-jagtap/02456-deep-learning @ ce2780a), which the
 #: report's text leaves open; the report is the paper (papers/hvae.md). Sections are the report's.
-_TRAINING_ONLY = "training only: srbench evaluates given weights and does not train"
+_TRAINING_ONLY = ("training only (the inference network does not depend on it): srbench train trains it, see the "
+                  "training recipe table below")
 
 PAPER_CNN = (
     PaperValue("layer order", "conv, x2 up, conv, x2 up, 3 convs (Sec. 3, Fig. 2)",
@@ -80,7 +81,7 @@ PAPER_CNN = (
                "torch bicubic, align_corners=False", "notebook: nn.Upsample(mode='bicubic')"),
     PaperValue("activations", "not stated", "ReLU after every step, final conv included",
                "notebook; the final ReLU leaves the output unbounded above, srbench clamps to [0, 1]"),
-    PaperValue("training", "a few epochs (Sec. 6)", "none (given weights)",
+    PaperValue("training", "a few epochs (Sec. 6)", "srbench train hvae-cnn: 2 epochs",
                _TRAINING_ONLY + "; notebook: MSE, SGD lr 1e-3 momentum 0.9, batch 4, 2 epochs"),
     PaperValue("output", "not stated", "clamped to [0, 1], rounded half away from zero",
                "srbench's uint8 convention (the notebook keeps floats)"),
@@ -96,9 +97,9 @@ PAPER_VAE = (
     PaperValue("prior / posterior family", "normal distributions (Sec. 4)", "diagonal Gaussians", "agrees"),
     PaperValue("observation model", "normal, fixed std 0.01 (Sec. 4)", "N(decoder(z), 0.01^2)",
                "agrees; the noise is added only by sample() with obs_noise=true"),
-    PaperValue("beta", "0.5 (Sec. 4)", "not used", _TRAINING_ONLY + " (beta weighs the KL term of the "
+    PaperValue("beta", "0.5 (Sec. 4)", "0.5 in srbench train", _TRAINING_ONLY + " (beta weighs the KL term of the "
                "training loss, Eq. 1); the notebook's last run uses 0.9"),
-    PaperValue("batch, optimiser", "batch 16, Adam lr 1e-3 (Sec. 4)", "none (given weights)",
+    PaperValue("batch, optimiser", "batch 16, Adam lr 1e-3 (Sec. 4)", "batch 16, Adam 1e-3 in srbench train",
                _TRAINING_ONLY + "; notebook: batch 50, Adam 1e-3, 50 epochs"),
     PaperValue("encoder q(z|HR)", "HR 32x32 -> 192-d latent (Sec. 4); layers not stated",
                "conv5x5 64, maxpool 2, conv5x5 32, conv3x3 3, Linear(192, 384)",
@@ -145,6 +146,7 @@ METHODS = [
         stochastic=False,
         variants={"default": _file("hvae-cnn")},
         loader="srbench_methods.hvae.model:load_cnn",
+        training_recipe="srbench_methods.hvae.train:HVAECNNRecipe",
         adapter_version="1",
         notes=(
             "conv3x3(3->64)+ReLU, bicubic x2 (+ReLU), conv5x5(64->64)+ReLU, bicubic x2 (+ReLU), "
@@ -172,6 +174,7 @@ METHODS = [
         stochastic=True,
         variants={"default": _file("hvae")},
         loader="srbench_methods.hvae.model:load_vae",
+        training_recipe="srbench_methods.hvae.train:HVAERecipe",
         adapter_version="2",  # 2: the draws of sample() no longer depend on tile_batch
         notes=(
             "VAE with a 192-d latent (655,558 parameters): posterior q(z|HR) = conv5x5(3->64, valid)+ReLU, "

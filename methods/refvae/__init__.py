@@ -94,7 +94,14 @@ max-pools, 8x down-sampling; the paper says all convolution layers are kept, Sec
 (three 3x3 convs with bilinear x2 steps, Sec. 3.3) is followed by a 1x1 and a 3x3 conv and adds the
 bicubic-upsampled LR (a skip the paper does not mention). The paper states no parameter count.
 Parameters: 37,430,415 per scale (RefVAE net 33,924,675 incl. an unused BatchNorm1d; VGG encoder
-3,505,740)."""
+3,505,740).
+srbench-trained weights (srbench train refvae --scale 4|8, methods/refvae/train.py): the recipe writes
+ConVAE_<s>x.pth in the released format (a plain state dict of this class, read back
+weights-only, loaded strictly like the official file) with ConVAE_<s>x.pth.srbench-trained
+beside it (JSON: arch, training provenance, the sha256 of the encoder it was trained with; its presence makes
+run manifests record the file as 'trained'), and copies the vgg_r41.pth it trained with (the encoder is fixed,
+never trained) into the same folder: `srbench run --weights refvae=<training output folder>` finds every
+file; `srbench weights import refvae <file>` caches one (the marker stays behind: provenance 'user')."""
 
 
 #: paper (Liu, Siu, Wang, CVPRW 2021, arXiv:2106.04090) vs srbench, shown by `srbench list --verbose`
@@ -218,6 +225,7 @@ METHODS = [
             "official": "released ConVAE_4x.pth / ConVAE_8x.pth with the vgg_r41.pth encoder; reference via option ref (--ref)",
         },
         loader="srbench_methods.refvae.model:load",
+        training_recipe="srbench_methods.refvae.train:RefVAERecipe",
         adapter_version="1",
         notes=NOTES,
         param_count=_param_count,

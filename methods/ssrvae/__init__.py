@@ -90,7 +90,8 @@ PAPER_VS_SRBENCH_SR = (
                "read as layer sizes: the paper gives no widths, so no parameter count can be matched"),
     PaperValue("input / output", "not stated", "RGB in [0, 1], no mean shift; output clamped, rounded half away from zero",
                "srbench convention"),
-    PaperValue("training loss", "L1 (Sec. 3.2)", "n/a", "srbench runs inference only"),
+    PaperValue("training loss", "L1 (Sec. 3.2)", "L1 in srbench train ssrvae",
+               "training only; the recipe table (srbench list --verbose) lists every training value"),
 )
 
 #: one row per architectural value of the styleVAE
@@ -145,6 +146,7 @@ METHODS = [
             )
         },
         loader="srbench_methods.ssrvae.model:load",
+        training_recipe="srbench_methods.ssrvae.train:SSRVAERecipe",
         adapter_version="2",
         notes=(
             _SOURCE
@@ -159,7 +161,12 @@ METHODS = [
             "parameters. "
             f"Options: tile / tile_overlap (srbench.tiling, default overlap {TILE_OVERLAP}) bound time and memory but "
             "are never exact for this network (the global attention then sees one tile plus its overlap). "
-            "Checkpoint arch 'ssrvae.sr', arch_version 2 (docs/checkpoints.md); deterministic."
+            "Checkpoint arch 'ssrvae.sr', arch_version 2 (docs/checkpoints.md); deterministic. "
+            "Trainable (srbench train ssrvae --data HR --lr-data REAL_LR; methods/ssrvae/train.py): stage 1 the "
+            "styleVAE with lambda_kl KL + lambda_rec ||y_LR - bicubic(x_HR)||^2 - lambda_mi MINE (Eq. 3-6; "
+            "lambdas 1, 1, 10 are srbench's, the paper gives none), stage 2 the SR network with L1 on HR crops "
+            "degraded by the frozen styleVAE (z ~ N(0, I), 8-bit); Adam (0.9, 0.999), lr 1e-4 constant; it "
+            "writes this file and the ssrvae-stylevae degradation's."
         ),
         param_count=_param_count_sr,
         paper_vs_srbench=PAPER_VS_SRBENCH_SR,

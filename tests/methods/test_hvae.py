@@ -352,7 +352,7 @@ def test_paper_vs_srbench_tables(capsys):
     assert vae["latent size"].paper == "192 (Sec. 4)" and vae["latent size"].srbench == "192"
     assert "one linear layer" in vae["prior p(z|LR)"].paper and "one Linear(192, 384)" in vae["prior p(z|LR)"].srbench
     assert "0.01 (Sec. 4)" in vae["observation model"].paper and f"{hmod.OBS_SIGMA}^2" in vae["observation model"].srbench
-    assert vae["beta"].paper == "0.5 (Sec. 4)" and vae["beta"].srbench == "not used"  # training only
+    assert vae["beta"].paper == "0.5 (Sec. 4)" and vae["beta"].srbench == "0.5 in srbench train"  # training only
     cnn = {r.what: r for r in infos["hvae-cnn"].paper_vs_srbench}
     assert "(Sec. 3" in cnn["layer order"].paper
     gauss = {r.what: r for r in infos["hvae-gauss"].paper_vs_srbench}
