@@ -20,7 +20,7 @@ if ! torch_version=$(.venv/bin/python -c "import torch, torchvision; print(torch
 fi
 stamp=.venv/.srbench-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
-  say "srbench[all], editable (safetensors, lpips, pytorch-fid, pyiqa, pytest, selenium)"
+  say "srbench[all], editable (safetensors, lpips, pytorch-fid, pyiqa, ray, pytest, selenium)"
   pip_install -e ".[all]"
   touch "$stamp"
   say "done: .venv with torch $torch_version"

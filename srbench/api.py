@@ -18,7 +18,7 @@ __all__ = ["evaluate", "load"]
 
 #: run options evaluate() passes to srbench.plan.RunConfig as they are
 _RUN_OPTIONS = ("device", "protocol", "seed", "samples", "save_images", "weights", "offline", "options",
-                "degradation", "overwrite", "lr_source", "fid_ref", "log")
+                "degradation", "overwrite", "lr_source", "fid_ref", "log", "workers", "executor", "address")
 
 
 def _names(value: str | Iterable[str] | None) -> list[str]:
@@ -81,7 +81,8 @@ def evaluate(
     into the same folder is refused unless ``overwrite=True``. Other ``run_options`` are those of
     ``srbench run`` (:class:`srbench.plan.RunConfig`): ``device``, ``protocol``, ``seed``, ``samples``,
     ``save_images``, ``weights``, ``offline``, ``options``, ``degradation``, ``overwrite``, ``lr_source``,
-    ``fid_ref``, ``log``.
+    ``fid_ref``, ``log``, ``workers`` (default 1: this process; None: automatic; in-process models always
+    run here), ``executor`` (``"local"`` or ``"ray"``) and ``address`` (a Ray cluster).
     """
     from srbench.plan import RunConfig
     from srbench.runner import run

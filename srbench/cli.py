@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -75,12 +76,23 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offline", action="store_true", default=None, help="never download (also SRBENCH_OFFLINE=1)")
     p.add_argument("--report", type=Path, nargs="?", const=True, default=None, help="also build the HTML site (default <run>/site)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--workers", default=os.environ.get("SRBENCH_WORKERS", "auto"), metavar="N|auto",
+                   help="worker processes (or Ray actors) for the missing work; auto: the machine's cores, capped by "
+                        "memory and by the work; 1 on a GPU (default auto, or $SRBENCH_WORKERS)")
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local: this machine (default); ray: Ray tasks on a local Ray or an existing cluster "
+                        "(pip install 'srbench[ray]'; docs/scale-out.md)")
+    p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="--executor ray: the cluster to join (default: start a local Ray)")
 
 
 def config_from_args(args):
     """The :class:`srbench.plan.RunConfig` of parsed ``srbench run`` arguments (a track filled in)."""
+    from srbench.executors import parse_workers
     from srbench.plan import RunConfig
 
+    if args.address and args.executor != "ray":
+        raise SrbenchError("--address is for --executor ray")
     options = dict(args.option)
     if args.ref is not None:
         options["ref"] = args.ref
@@ -95,6 +107,7 @@ def config_from_args(args):
         options=options, progress=not args.no_progress and sys.stderr.isatty(), command=sys.argv[:],
         degradation=args.degradation, overwrite=args.overwrite, log=lambda text: print(text, file=sys.stderr),
         lr_source=args.lr_source, fid_ref=args.fid_ref,
+        workers=parse_workers(args.workers), executor=args.executor, address=args.address,
     )
     if args.track:
         from srbench.tracks import apply_track

@@ -53,7 +53,12 @@ def to_luma(img: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         return img.astype(np.float64)
     if img.ndim == 3 and img.shape[2] == 3:
-        return 16.0 + img.astype(np.float64) @ _BT601_Y / 255.0
+        # 16 + (x @ w) / 255 in place on the matmul result (no two extra image-size temporaries). The matmul
+        # stays: its BLAS dot products are the reference bits (no elementwise formula matches them all)
+        y = img.astype(np.float64) @ _BT601_Y
+        y /= 255.0
+        y += 16.0
+        return y
     raise ValueError(f"expected an HxW or HxWx3 image, got shape {img.shape}")
 
 

@@ -105,7 +105,7 @@ class DatasetSpec:
 
 @lru_cache(maxsize=1)
 def specs() -> dict[str, DatasetSpec]:
-    import yaml
+    from srbench import yamlio
 
     files = [_yaml_path()]
     extra = os.environ.get("SRBENCH_DATASETS")
@@ -114,7 +114,7 @@ def specs() -> dict[str, DatasetSpec]:
     out: dict[str, DatasetSpec] = {}
     for f in files:
         with open(f) as fh:
-            doc = yaml.safe_load(fh) or {}
+            doc = yamlio.load(fh) or {}
         for name, d in (doc.get("datasets") or {}).items():
             src = d.get("source") or {}
             out[name] = DatasetSpec(

@@ -63,6 +63,9 @@ class RunConfig:
     track: str | None = None  # the track these legs come from (recorded in the manifest)
     fid_ref: str | None = None  # reference image set of fid_ref: a dataset name or a folder
     models: list[Any] = field(default_factory=list)  # in-process models (srbench.inprocess.InProcessMethod)
+    workers: int | None = 1  # worker processes (None: automatic, srbench.executors.auto_workers)
+    executor: str = "local"  # local (this process / worker processes) | ray
+    address: str | None = None  # --executor ray: an existing cluster (auto | HOST:PORT); None: a local Ray
 
 
 @dataclass

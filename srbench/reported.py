@@ -183,9 +183,11 @@ def read_file(path: str | Path, check_names: bool = True) -> ReportedFile:
     """Read and validate one reported YAML."""
     import yaml
 
+    from srbench import yamlio
+
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"file not found: {path}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -117,6 +117,19 @@ class RunWriter:
             self._csv.writerow([*row[:5], repr(float(value)), row[6], protocol])
         self._fh.flush()
 
+    def set_image_rows(self, rows: list[tuple]) -> None:
+        """Replace the rows (and per_image.csv) with ``rows`` in result order: the rows streamed while units
+        finished in any order are rewritten as a serial run would have written them."""
+        self.image_rows = list(rows)
+        if self._fh:
+            self._fh.close()
+        self._fh = open(self.out / "per_image.csv", "w", newline="")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(PER_IMAGE_COLUMNS)
+        for row in self.image_rows:
+            self._csv.writerow([*row[:5], repr(float(row[5])), row[6], row[7]])
+        self._fh.flush()
+
     def add_set_value(self, method: str, dataset: str, scale: int, protocol: str, metric: str, value: float, n: int) -> None:
         self.set_values[(method, dataset, scale, protocol, metric)] = (value, n)
 

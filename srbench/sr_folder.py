@@ -169,22 +169,35 @@ class FolderIndex:
     #: what was not looked into, relative to ``root`` (folders end in ``/``), e.g. ``BSD100/``, ``set5/x2/``
     ignored: list[str] = field(default_factory=list)
 
-    def identity(self) -> str:
+    def identity(self, memo=None) -> str:
         """The folder's content identity: sha256 hex over every matched file's decoded pixels
         (``srbench.hashing.array_key``) with its ``(dataset, scale, image, sample)`` key, in sorted key
         order. The same pixels in another file (re-saved, other PNG compression, BMP) have the same
-        identity. This decodes every file."""
+        identity. This decodes every file, except those ``memo`` (a :class:`srbench.cache.ValueCache`)
+        knows at the same path, size and mtime."""
         import hashlib
         import json
+        import os
 
-        from srbench.hashing import array_key
+        from srbench.hashing import array_key, json_key
         from srbench.images import read_image
 
+        def name(path):
+            st = os.stat(path)
+            return "memo:pixels:" + json_key({"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+
+        paths = [(key, sample, path) for key in sorted(self.files) for sample, path in enumerate(self.files[key])]
+        names = [name(p) for _, _, p in paths]
+        known = memo.get_many(names) if memo is not None else {}
+        new = {}
         h = hashlib.sha256(b"srbench folder outputs 1\n")
-        for key in sorted(self.files):
-            for sample, path in enumerate(self.files[key]):
-                line = json.dumps([*key, sample, array_key(read_image(path))], ensure_ascii=True)
-                h.update(line.encode() + b"\n")
+        for (key, sample, path), n in zip(paths, names):
+            pixels = known.get(n)
+            if pixels is None:
+                pixels = new[n] = array_key(read_image(path))
+            h.update(json.dumps([*key, sample, pixels], ensure_ascii=True).encode() + b"\n")
+        if memo is not None:
+            memo.put_many(new)
         return h.hexdigest()
 
 

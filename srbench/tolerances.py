@@ -171,8 +171,10 @@ class Tolerances:
             raise ToleranceError(f"cannot read tolerance file {path}: {exc}") from None
         import yaml
 
+        from srbench import yamlio
+
         try:
-            data = yaml.safe_load(text)
+            data = yamlio.load(text)
         except yaml.YAMLError as exc:
             raise ToleranceError(f"tolerance file {path} is not valid YAML: {exc}") from None
         rules, include = parse_rules(data, str(path))

@@ -50,6 +50,30 @@ def test_saved_images_of_a_run_reproduce_its_summary_exactly(demo_run, tmp_path)
 
 
 @pytest.mark.slow
+def test_a_warm_folder_run_decodes_no_file(demo_run, tmp_path, monkeypatch):
+    """The second scoring of an unchanged folder takes every pixel hash from the memo (path, size, mtime)."""
+    folder = tmp_path / "mine"
+    shutil.copytree(demo_run / "images" / "bicubic", folder)
+    first = run(_cfg(tmp_path / "a", [f"folder:{folder}@mine"]))
+    import srbench.datasets
+    import srbench.images
+
+    def no_read(*a, **k):
+        raise AssertionError("decoded an image")
+
+    monkeypatch.setattr(srbench.images, "read_image", no_read)
+    monkeypatch.setattr(srbench.datasets, "read_image", no_read)
+    second = run(_cfg(tmp_path / "b", [f"folder:{folder}@mine"]))
+    assert _cells(second) == _cells(first)
+    monkeypatch.undo()
+    coffee = folder / "demo" / "x4" / "coffee.png"
+    arr = read_image(coffee).copy()
+    arr[40:60, 40:60] = 255 - arr[40:60, 40:60]  # inside the scored area (borders are shaved)
+    write_png(coffee, arr)  # a changed file: a new identity and new values
+    third = run(_cfg(tmp_path / "c", [f"folder:{folder}@mine"]))
+    assert _cells(third) != _cells(first)
+
+
 def test_folder_reproduces_set5_and_urban100_x4(benchmark_datasets, tmp_path):
     ref = run(_cfg(tmp_path / "ref", ["bicubic"], ("set5", "urban100"), save_images=True))
     out = run(_cfg(tmp_path / "f", [f"folder:{ref / 'images' / 'bicubic'}@bicubic-files"], ("set5", "urban100")))

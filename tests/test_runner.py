@@ -224,7 +224,7 @@ def test_bad_output_is_not_cached(fresh_home, tmp_path, test_methods):
     with pytest.raises(MethodOutputError):
         run(_cfg(tmp_path / "run", methods=["nanout"]))
     cache = fresh_home / "cache" / "sr"
-    assert not cache.exists() or not any(p.suffix == ".png" for p in cache.rglob("*"))
+    assert not cache.exists() or not any(p.suffix == ".npy" for p in cache.rglob("*"))
 
 
 # --------------------------------------------------------------------------- configuration errors
@@ -326,7 +326,7 @@ def test_missing_metric_weights_fail_before_any_sr_image(fresh_home, tmp_path, r
         assert rc == 2 and f"metric {metric!r} needs the weight file" in err and "Traceback" not in err, err
     assert run_adapters.STATE["calls"] == 0  # not one SR image was computed
     sr_cache = fresh_home / "cache" / "sr"
-    assert not sr_cache.exists() or not any(sr_cache.rglob("*.png"))
+    assert not sr_cache.exists() or not any(sr_cache.rglob("*.npy"))
 
 
 @pytest.mark.parametrize("metric", ["lpips", "niqe", "fid", "pi", "diversity", "lr_psnr"])

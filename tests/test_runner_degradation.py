@@ -65,27 +65,37 @@ def test_degradation_changes_lr_and_labels_protocol(tmp_path, fresh_home):
     assert bad.returncode == 2 and "Did you mean" in bad.stderr
 
 
-def test_lr_is_cached_by_content(tmp_path, fresh_home, monkeypatch):
+def test_made_lr_is_cached_only_when_a_degradation_made_it(tmp_path, fresh_home, monkeypatch):
+    """MATLAB bicubic LR is cheaper to redo than to read back: not stored. A degradation's LR is stored by
+    content and a later run that needs the LR again reads it instead of degrading again."""
+    import numpy as np
+
     from srbench import protocols
-    from srbench.conventions import modcrop
-    from srbench.datasets import load_hr, resolve
-    from srbench.images import read_image
-    from srbench.imresize import imresize
     from srbench.runner import RunConfig, run
 
     monkeypatch.setenv("SRBENCH_MIRROR", "")
-    cfg = RunConfig(methods=["bicubic"], datasets=["demo"], scales=[4], out=tmp_path / "a", progress=False)
+    lr_cache = fresh_home / "cache" / "lr"
+    run(RunConfig(methods=["bicubic"], datasets=["demo"], scales=[4], metrics=["psnr_y"], out=tmp_path / "a",
+                  progress=False))
+    assert not lr_cache.exists() or not any(lr_cache.rglob("*"))
+    cfg = RunConfig(methods=["bicubic"], datasets=["demo"], scales=[4], metrics=["psnr_y"], out=tmp_path / "b",
+                    progress=False, degradation="hvae-gauss")
     run(cfg)
-    cached = sorted((fresh_home / "cache" / "lr").rglob("*.png"))
+    cached = sorted(lr_cache.rglob("*.npy"))
     assert len(cached) == 4
-    lrs = {read_image(p).tobytes() for p in cached}
-    for ref in resolve("demo").images:
-        assert imresize(modcrop(load_hr(ref), 4), 1 / 4).tobytes() in lrs
+    assert all(np.load(p).dtype == np.uint8 for p in cached)
+    real = protocols.prepare
+    calls = []
 
-    def no_resize(*a, **k):
-        raise AssertionError("LR was recomputed")
+    def must_reuse(hr, scale, protocol, degradation=None, seed=0, lr=None):
+        calls.append(lr is not None)
+        assert degradation is None or lr is not None, "LR was degraded again"
+        return real(hr, scale, protocol, degradation, seed, lr=lr)
 
-    monkeypatch.setattr(protocols, "imresize", no_resize)
-    cfg.out = tmp_path / "b"
-    run(cfg)  # every LR comes from the cache
-    assert (tmp_path / "a" / "summary.csv").read_text() == (tmp_path / "b" / "summary.csv").read_text()
+    monkeypatch.setattr(protocols, "prepare", must_reuse)
+    cfg.metrics, cfg.out = ["psnr_y", "ssim_y"], tmp_path / "c"  # ssim_y is new: every unit runs again
+    run(cfg)
+    assert calls == [True] * 4
+    b = (tmp_path / "b" / "summary.csv").read_text().splitlines()
+    c = (tmp_path / "c" / "summary.csv").read_text().splitlines()
+    assert [r for r in c if ",psnr_y," in r] == [r for r in b if ",psnr_y," in r]

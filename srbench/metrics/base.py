@@ -83,10 +83,31 @@ class MetricInfo:
 
 @dataclass
 class MetricContext:
-    """What a metric may need besides SR and HR."""
+    """What a metric may need besides SR and HR.
+
+    ``memo`` lets the image metrics of one (SR, HR) pair share work (the fidelity metrics' Y planes):
+    a context, and so its memo, is valid for that one pair only - give each pair a fresh context. The
+    memo changes no value: a metric computes the same number with an empty memo, and an entry is only
+    used for the very ``sr`` / ``hr`` objects it was computed from (:func:`memoized`).
+    """
 
     scale: int
     lr: np.ndarray | None = None  # the LR the method was given (uint8)
     device: str = "cpu"
     protocol: str = "rgb"
     image: str = ""  # image name, for messages
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def memoized(ctx: MetricContext | None, key: Any, sr: np.ndarray, hr: np.ndarray, compute):
+    """``compute()``, or what it returned before for the same ``key`` and the same ``sr`` and ``hr``
+    objects in ``ctx.memo``. A context without a memo computes every time. Share only read-only results."""
+    memo = getattr(ctx, "memo", None)
+    if memo is None:
+        return compute()
+    hit = memo.get(key)
+    if hit is not None and hit[0] is sr and hit[1] is hr:
+        return hit[2]
+    value = compute()
+    memo[key] = (sr, hr, value)
+    return value

@@ -207,13 +207,22 @@ class FidAccumulator:
         self.reference = reference  # srbench.reference_set.ReferenceSet: compare with it instead of the HR
         self.metric = metric or ("fid_ref" if reference is not None else ("fid_patch" if patch else "fid"))
         self.device = device
-        self.model, self.weight_path = get_inception(device, self.dims, self.metric)
+        from srbench.metrics.weights_cache import resolve
+
+        self.weight_path = resolve(FID_WEIGHT, self.metric)  # fails now when the weights are missing
+        self._model = None  # loaded on the first features(): a driver that only merges never loads it
         self.sr = GaussianStats(self.dims)
         self.hr = GaussianStats(self.dims)
         self.images = 0
         self.images_without_patches = 0
         self._eps_applied: bool | None = None
         self._value: float | None = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model, self.weight_path = get_inception(self.device, self.dims, self.metric)
+        return self._model
 
     # -- features ---------------------------------------------------------------------------------
     def features(self, batch: np.ndarray) -> np.ndarray:
@@ -234,24 +243,58 @@ class FidAccumulator:
         return np.concatenate(out) if out else np.empty((0, self.dims))
 
     def update(self, sr: np.ndarray, hr: np.ndarray | None, ctx: MetricContext | None = None) -> None:
+        self.merge(self.partial(sr, hr, ctx))
+
+    def partial(self, sr: np.ndarray, hr: np.ndarray | None, ctx: MetricContext | None = None) -> dict[str, Any]:
+        """The per-image part (computed wherever the image is; picklable): the SR and HR features of one
+        pair. The HR side is cached on disk by content (HR pixels, mode, Inception file), so every method
+        scored on a dataset shares one pass over its HR images."""
         if self.reference is not None:  # the HR (if any) is not used: the reference set takes its place
-            self.images += 1
-            self._value = None
-            self.sr.add(self.features(_rgb(sr)[None]))
-            return
+            return {"sr": self.features(_rgb(sr)[None]), "hr": None, "no_patches": False}
         sr, hr = _rgb(sr), _rgb(hr)
         if sr.shape != hr.shape:
             raise ValueError(f"FID: SR {sr.shape} and HR {hr.shape} differ in shape")
         if self.patch:
-            sp, hp = crop_patches(sr, self.patch), crop_patches(hr, self.patch)
-            if len(sp) == 0:
-                self.images_without_patches += 1
+            sp = crop_patches(sr, self.patch)
         else:
-            sp, hp = sr[None], hr[None]
+            sp = sr[None]
+        if not len(sp):
+            return {"sr": None, "hr": None, "no_patches": True}
+        return {"sr": self.features(sp), "hr": self._hr_features(hr), "no_patches": False}
+
+    def merge(self, part: dict[str, Any]) -> None:
+        """Add one image's :meth:`partial` (call in image order: the float sums depend on it)."""
         self.images += 1
         self._value = None
-        if len(sp):
-            self.update_features(self.features(sp), self.features(hp))
+        if part["no_patches"]:
+            self.images_without_patches += 1
+            return
+        self.sr.add(part["sr"])
+        if part["hr"] is not None:
+            self.hr.add(part["hr"])
+
+    def _hr_features(self, hr: np.ndarray) -> np.ndarray:
+        from srbench import paths
+        from srbench.fsutil import atomic_write_with
+        from srbench.hashing import array_key, json_key
+        from srbench.metrics.weights_cache import sha256_of
+
+        key = json_key({"hr": array_key(hr), "patch": self.patch, "dims": self.dims, "batch": self.batch_size,
+                        "weights": sha256_of(self.weight_path), "version": 1})
+        path = paths.home() / "cache" / "features" / key[:2] / f"{key}.npy"
+        if path.is_file():
+            try:
+                return np.load(path, allow_pickle=False)
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)  # damaged: recomputed
+        feats = self.features(crop_patches(hr, self.patch) if self.patch else hr[None])
+
+        def write(tmp):
+            with open(tmp, "wb") as f:
+                np.save(f, feats, allow_pickle=False)
+
+        atomic_write_with(path, write, suffix=".npy")
+        return feats
 
     def update_features(self, sr_feats: np.ndarray, hr_feats: np.ndarray) -> None:
         """Add precomputed features (rows = samples) of the SR and the HR set."""
@@ -306,6 +349,7 @@ class FidAccumulator:
 
     def provenance(self) -> dict[str, Any]:
         from srbench.metrics.weights_cache import file_record, package_versions
+        from srbench.torch_utils import pick_device
 
         n = self.sr.n
         return {
@@ -324,7 +368,7 @@ class FidAccumulator:
             "eps_offset_applied": self._eps_applied,
             "weights": {self.weight_path.name: file_record(self.weight_path, "torch hub cache")},
             "packages": package_versions("pytorch-fid", "torch", "torchvision", "scipy", "numpy"),
-            "device": str(next(self.model.parameters()).device),
+            "device": str(pick_device(self.device)),
         }
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from srbench.conventions import shave, to_luma
-from srbench.metrics.base import MetricContext, MetricInfo
+from srbench.metrics.base import MetricContext, MetricInfo, memoized
 
 CONVENTION = (
     "SR uint8; HR modcropped; shave = scale px per border; BT.601 Y = 16 + (65.481R+128.553G+24.966B)/255 "
@@ -45,9 +45,17 @@ CONVENTION = (
 
 
 def _planes(sr: np.ndarray, hr: np.ndarray, ctx: MetricContext) -> tuple[np.ndarray, np.ndarray]:
+    """Shaved Y planes of SR and HR, computed once per (SR, HR) pair for all Y metrics (``ctx.memo``)."""
     if sr.shape != hr.shape:
         raise ValueError(f"SR {sr.shape} and HR {hr.shape} differ in shape ({ctx.image})")
-    return shave(to_luma(sr), ctx.scale), shave(to_luma(hr), ctx.scale)
+    return memoized(ctx, ("fidelity.luma_planes", ctx.scale), sr, hr,
+                    lambda: (_luma_plane(sr, ctx.scale), _luma_plane(hr, ctx.scale)))
+
+
+def _luma_plane(img: np.ndarray, scale: int) -> np.ndarray:
+    y = shave(to_luma(img), scale)
+    y.flags.writeable = False  # shared by the pair's Y metrics through the memo: none may change it
+    return y
 
 
 RGB_CONVENTION = (

@@ -44,6 +44,9 @@ def set_up_environment() -> None:
             if (root / "torch").is_dir():
                 os.environ["TORCH_HOME"] = str(root / "torch")
                 break
+    # `srbench run` from the CLI picks its worker count itself; tests that monkeypatch adapters into this
+    # process need the work done here (the executor tests ask for workers explicitly)
+    os.environ.setdefault("SRBENCH_WORKERS", "1")
     if TEST_DOWNLOAD:
         os.environ.pop("SRBENCH_OFFLINE", None)
     else:

@@ -258,3 +258,55 @@ def test_rgb_metric_metadata():
         assert "scikit-image" in m.reference and "BasicSR" in m.reference and f"{TOL_RGB:g}" in m.reference
         assert "shave = scale" in m.convention
     assert "luma" in infos["psnr_y"].protocols  # the Y metrics keep both protocols
+
+
+def _reference_ssim_map(a, b, valid: bool):
+    """Wang et al.'s SSIM map the plain way: five fresh correlate1d chains and the formula as written."""
+    from scipy.ndimage import correlate1d
+
+    x = np.arange(11) - 5.0
+    g = np.exp(-(x * x) / (2 * 1.5 * 1.5))
+    g = g / g.sum()
+    mode = "constant" if valid else "nearest"
+
+    def filt(img):
+        out = correlate1d(correlate1d(img, g, axis=0, mode=mode), g, axis=1, mode=mode)
+        return out[5:-5, 5:-5] if valid else out
+
+    mu_a, mu_b = filt(a), filt(b)
+    s_aa, s_bb, s_ab = filt(a * a) - mu_a * mu_a, filt(b * b) - mu_b * mu_b, filt(a * b) - mu_a * mu_b
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    return ((2 * mu_a * mu_b + c1) * (2 * s_ab + c2)) / ((mu_a * mu_a + mu_b * mu_b + c1) * (s_aa + s_bb + c2))
+
+
+def test_ssim_and_psnr_are_bit_identical_to_the_plain_formulation():
+    # the in-place moments / formula must not change a bit: cached values (metric version 1) stay valid
+    rng = np.random.default_rng(11)
+    for i in range(12):
+        h, w = (int(n) for n in rng.integers(11, 90, 2))
+        a = rng.random((h + 8, w + 8))[4:-4, 4:-4] * 255  # a shaved (non-contiguous) plane, as the metrics pass
+        b = np.clip(a + rng.normal(0, 10, a.shape), 0, 255) if i % 2 else rng.random((h, w)) * 255
+        assert ssim(a, b) == float(np.mean(_reference_ssim_map(a, b, valid=True)))
+        assert ssim_matlab(a, b) == float(np.mean(_reference_ssim_map(a, b, valid=False)))
+        assert psnr(a, b) == 10 * math.log10(255.0**2 / np.mean((a - b) ** 2))
+        u, v = (rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(2))
+        assert psnr(u, v) == 10 * math.log10(255.0**2 / np.mean((u.astype(np.float64) - v.astype(np.float64)) ** 2))
+
+
+def test_ssim_from_moments_is_the_formula_bit_for_bit():
+    from srbench.metrics.fidelity_math import ssim_from_moments
+
+    rng = np.random.default_rng(12)
+    mu_a, mu_b = rng.random((2, 3, 20, 30)) * 255
+    m_aa, m_bb = mu_a * mu_a + rng.random((20, 30)) * 400, mu_b * mu_b + rng.random((20, 30)) * 400
+    m_ab = mu_a * mu_b + rng.normal(0, 100, (20, 30))
+    args = [x.copy() for x in (mu_a, mu_b, m_aa, m_bb, m_ab)]
+    for cov in (1.0, 49 / 48):
+        c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+        s_aa, s_bb, s_ab = cov * (m_aa - mu_a * mu_a), cov * (m_bb - mu_b * mu_b), cov * (m_ab - mu_a * mu_b)
+        want = ((2 * (mu_a * mu_b) + c1) * (2 * s_ab + c2)) / ((mu_a * mu_a + mu_b * mu_b + c1) * (s_aa + s_bb + c2))
+        got = ssim_from_moments(*args, 255.0, cov)
+        assert got.tobytes() == want.tobytes()
+    # broadcast batch against one plane (ssim_gaussian_reflect), inputs untouched
+    assert ssim_from_moments(mu_a, mu_b[0], m_aa, m_bb[0], m_ab).shape == (3, 20, 30)
+    assert all(np.array_equal(x, y) for x, y in zip(args, (mu_a, mu_b, m_aa, m_bb, m_ab)))
