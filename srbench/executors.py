@@ -44,10 +44,14 @@ def available_memory() -> int | None:
     return None
 
 
-def auto_workers(device: str, pending: int) -> int:
+def auto_workers(device: str, pending: int, torch_work: bool = False) -> int:
     """Workers for ``--workers auto``: the machine's cores, capped by memory and by the work (a worker per
-    4 pending units, none for fewer than 8); 1 on a GPU (one process feeds the device)."""
-    if str(device).startswith("cuda") or pending < 8:
+    4 pending units, none for fewer than 8); 1 on a GPU (one process feeds the device) and 1 when the
+    work runs on torch (a learned method, degradation or metric): torch's own threads already use every
+    core, and each process would load torch and the models again. Measured on 2 cores, bicubic + psnr_y,
+    ssim_y, lpips, niqe, fid on Urban100 x4: 2 workers 119.7 s and 2.29 GiB for the process tree, 1 worker
+    115.7 s and 1.76 GiB (benchmarks/README.md, P4)."""
+    if str(device).startswith("cuda") or pending < 8 or torch_work:
         return 1
     n = cpu_count()
     mem = available_memory()
@@ -167,7 +171,7 @@ class _RayWorker:
 
 
 def make_executor(ctx: WorkContext, *, executor: str, workers: int | None, pending: int, address: str | None,
-                  in_process_models: bool):
+                  in_process_models: bool, torch_work: bool = False):
     """The executor of a run (``workers`` None: automatic). In-process models (``srbench.evaluate(model=)``)
     live in this process, so they run serially here."""
     if executor not in EXECUTORS:
@@ -176,7 +180,7 @@ def make_executor(ctx: WorkContext, *, executor: str, workers: int | None, pendi
         if in_process_models:
             raise SrbenchError("--executor ray cannot run in-process models (they live in this Python process)")
         return RayExecutor(ctx, workers, address)
-    n = auto_workers(ctx.device, pending) if workers is None else workers
+    n = auto_workers(ctx.device, pending, torch_work) if workers is None else workers
     if n <= 1 or in_process_models or pending <= 1:
         return SerialExecutor(ctx)
     return ProcessExecutor(ctx, min(n, pending))

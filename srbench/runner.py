@@ -204,7 +204,8 @@ class Runner:
             return keys
         in_process = any(m.inprocess is not None for m in ctx.methods.values())
         executor = make_executor(ctx, executor=cfg.executor, workers=cfg.workers, pending=len(pending),
-                                 address=cfg.address, in_process_models=in_process)
+                                 address=cfg.address, in_process_models=in_process,
+                                 torch_work=self._torch_work(ctx, groups))
         self.executor_name = f"{executor.name} ({executor.workers} worker{'s' if executor.workers > 1 else ''})"
         try:
             for res in executor.run(execution_order(pending, groups)):
@@ -228,6 +229,17 @@ class Runner:
             executor.close()
             bar.close()
         return keys
+
+    def _torch_work(self, ctx: WorkContext, groups) -> bool:
+        """Whether the run's work runs on torch: a learned method or degradation, or a torch metric."""
+        if any(m.info.learned for m in ctx.methods.values()):
+            return True
+        if self.cfg.degradation is not None:
+            from srbench.degradations import get_degradation
+
+            if get_degradation(self.cfg.degradation).learned:
+                return True
+        return any("torch" in mi.requires for g in groups for mi in (*g.image_metrics, *g.sample_metrics, *g.set_metrics))
 
     def _set_accumulator(self, g: Group, name: str):
         info = next(mi for mi in g.set_metrics if mi.name == name)

@@ -89,6 +89,7 @@ def test_auto_workers_follow_cores_memory_and_work(monkeypatch):
     assert auto_workers("cpu", 12) == 3  # a worker per 4 units
     assert auto_workers("cpu", 7) == 1  # not worth starting processes
     assert auto_workers("cuda", 1000) == 1  # one process feeds the GPU
+    assert auto_workers("cpu", 1000, torch_work=True) == 1  # torch's threads already use the cores
     monkeypatch.setattr(ex, "available_memory", lambda: 3 * 2**30)
     assert auto_workers("cpu", 1000) == 2  # capped by memory
 
@@ -126,3 +127,28 @@ def test_worker_arrays_match_in_process_arrays(tmp_path, fresh_home):
     cached = sorted(ImageCache(kind="sr").root.rglob("*.npy"))
     assert len(cached) == 4 * len(SCALES)
     assert all(np.load(p).dtype == np.uint8 for p in cached)
+
+
+#: a CUDA run against the CPU run: bicubic and PSNR/SSIM are numpy on both (exact); LPIPS is AlexNet
+#: convolutions in float32 on another device (cuDNN vs oneDNN summation order): 1e-5 per image, as
+#: tests/metrics/test_lpips.py::test_cuda_matches_cpu
+CUDA_LPIPS_ABS = 1e-5
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="no CUDA device")
+def test_cuda_run_equals_cpu_run(tmp_path, fresh_home, torch_home, monkeypatch):
+    import csv
+
+    def cells(out):
+        with open(out / "per_image.csv", newline="") as f:
+            return {(r["scale"], r["image"], r["metric"]): float(r["value"]) for r in csv.DictReader(f)}
+
+    cpu = cells(_run(tmp_path / "cpu", metrics=["psnr_y", "ssim_y", "lpips"], workers=1))
+    monkeypatch.setenv("SRBENCH_HOME", str(tmp_path / "gpu-home"))  # values are not keyed by device: start empty
+    gpu = cells(_run(tmp_path / "gpu", metrics=["psnr_y", "ssim_y", "lpips"], workers=None, device="cuda"))
+    assert cpu.keys() == gpu.keys()
+    for k, v in cpu.items():
+        if k[2] == "lpips":
+            assert gpu[k] == pytest.approx(v, abs=CUDA_LPIPS_ABS), k
+        else:
+            assert gpu[k] == v, k
