@@ -162,12 +162,12 @@ class UnitWorker:
         prov: dict[str, Any] = {"models": {}, "metrics": {}}
         memos: dict[str, str] = {}
         prep, hk = self._prepare(ref, g, memos)
-        srs, keys = self._sr_images(m, g, prep, unit.image, stats, prov, hk, memos)
+        lr_pixels = None if m.folder is not None else array_key(np.asarray(prep.lr))  # hashed once per unit
+        srs, keys = self._sr_images(m, g, prep, unit.image, stats, prov, hk, memos, lr_pixels)
         if unit.save_images:
             writer = self._run_writer()
             writer.save_reference(g.dataset, g.scale, unit.image, prep.hr, prep.lr)
             writer.save_images(m.label, g.dataset, g.scale, unit.image, srs, stochastic=m.info.stochastic and ctx.samples > 1)
-        lr_pixels = None if m.folder is not None else array_key(np.asarray(prep.lr))
         keys = unit_keys(g, hk, lr_pixels, keys)
         t0 = time.perf_counter()
         values: dict[str, Any] = {}
@@ -290,14 +290,15 @@ class UnitWorker:
                 memos[name] = keys[-1]
         return srs, keys
 
-    def _sr_images(self, m, g: Group, prep, image: str, stats: dict, prov: dict, hk: str, memos: dict):
+    def _sr_images(self, m, g: Group, prep, image: str, stats: dict, prov: dict, hk: str, memos: dict,
+                   lr_pixels: str | None):
         if m.folder is not None:
             stats["images_cached"] += 1
             return self._folder_images(m, g, prep, image, hk, memos)
         ctx = self.ctx
         luma = g.protocol == "luma"
         count = g.samples
-        keys = sr_keys(m.identity(g.scale), array_key(np.asarray(prep.lr)), g.scale, g.protocol,
+        keys = sr_keys(m.identity(g.scale), lr_pixels, g.scale, g.protocol,
                        ctx.seed if m.info.stochastic else None, count)
         cached = [self.sr_cache.get(k) for k in keys] if m.cached else [None]
         if all(c is not None for c in cached):

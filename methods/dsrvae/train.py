@@ -39,7 +39,7 @@ import numpy as np
 from srbench.checkpoint_format import save_released_layout
 from srbench.errors import SrbenchError
 from srbench.method_api import PaperValue
-from srbench.training.losses import bce, discriminator_bce
+from srbench.training.losses import discriminator_step, generator_adversarial
 from srbench.training.recipe import PAIRED, Hyper, Recipe, Stage, adam, unwrap
 from srbench.training.resize import bicubic_down
 
@@ -287,18 +287,12 @@ class DSRVAERecipe(Recipe):
             loss = loss + w_vgg * vgg
             out["vgg"] = float(vgg.detach())
         if w_adv:
-            with ctx.autocast():
-                logit = nets["disc"](y).float()
-            adv = bce(logit, 1.0)
+            adv = generator_adversarial(ctx, nets["disc"], y)
             loss = loss + w_adv * adv
             out["adv"] = float(adv.detach())
         out["loss"] = ctx.backward(loss, "sr")
         if w_adv:
-            with ctx.autocast():
-                logits = nets["disc"](torch.cat([hr, y.detach()])).float()
-            real, fake = logits[:n], logits[n:]
-            d_loss = discriminator_bce(real, fake)
-            out["d_loss"] = ctx.backward(d_loss, "disc")
+            out["d_loss"] = discriminator_step(ctx, nets["disc"], hr, y, "disc")
         return out
 
     # -- validation / export ----------------------------------------------------------------------

@@ -38,7 +38,7 @@ from pathlib import Path
 from srbench.checkpoint_format import save_released_layout
 from srbench.errors import SrbenchError, WeightsError
 from srbench.method_api import PaperValue
-from srbench.training.losses import bce, discriminator_bce
+from srbench.training.losses import discriminator_step, generator_adversarial
 from srbench.training.recipe import PAIRED, Hyper, Recipe, Stage, adam, unwrap
 
 PAPER = "Liu, Siu, Wang, Variational AutoEncoder for Reference based Image Super-Resolution, CVPRW 2021 (papers/refvae.md)"
@@ -295,18 +295,12 @@ class RefVAERecipe(Recipe):
             loss = loss + w["lpips"] * lp
             out["lpips"] = float(lp.detach())
         if w["adv"]:
-            with ctx.autocast():
-                logit = nets["disc"](sr).float()
-            adv = bce(logit, 1.0)
+            adv = generator_adversarial(ctx, nets["disc"], sr)
             loss = loss + w["adv"] * adv
             out["adv"] = float(adv.detach())
         out["loss"] = ctx.backward(loss, "net")
         if w["adv"]:
-            with ctx.autocast():
-                logits = nets["disc"](torch.cat([hr, sr.detach()])).float()
-            real, fake = logits[:n], logits[n:]
-            d_loss = discriminator_bce(real, fake)
-            out["d_loss"] = ctx.backward(d_loss, "disc")
+            out["d_loss"] = discriminator_step(ctx, nets["disc"], hr, sr, "disc")
         return out
 
     # -- validation / export ----------------------------------------------------------------------

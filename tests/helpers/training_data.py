@@ -138,3 +138,10 @@ def train_log(out: Path) -> list[dict]:
     from srbench.training.loop import LOG_FILE
 
     return [json.loads(ln) for ln in (Path(out) / LOG_FILE).read_text().splitlines() if ln.strip()]
+
+
+def load_state(path: Path) -> dict:
+    """A released-layout .pth a recipe wrote, read as srbench reads checkpoints (weights only)."""
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)

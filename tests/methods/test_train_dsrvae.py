@@ -13,13 +13,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from helpers.training_data import declare_tiny, fake_vgg19, smooth_images, train_log
+from helpers.training_data import declare_tiny, fake_vgg19, load_state, smooth_images, train_log
 
 from srbench import datasets as ds
 from srbench.errors import SrbenchError, WeightsError
@@ -52,10 +51,6 @@ def runs(env):
     b = train(out=env.root / "b", resume=True, **kw)
     return SimpleNamespace(a=a, b=b, paused=paused)
 
-
-
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def test_presets_follow_the_paper():
@@ -108,7 +103,7 @@ def test_pause_and_resume_is_exact(runs, env):
     names = [p.name for p in runs.a.files]
     assert names == ["VAE_denoiser.pth", "VAE_SR.pth"] == [p.name for p in runs.b.files]
     for pa, pb in zip(runs.a.files, runs.b.files):
-        ta, tb = _state(pa), _state(pb)
+        ta, tb = load_state(pa), load_state(pb)
         assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta), pa.name
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(train_log(env.root / "a")) == strip(train_log(env.root / "b"))
@@ -123,7 +118,7 @@ def test_exports_the_released_file_names_with_provenance(runs):
         assert cfg["arch"] == arch and cfg["method"] == "dsrvae" and cfg["training"]["recipe"] == "dsrvae:paper"
         assert cfg["training"]["steps"] == STEPS
     den, dropped = load_denoiser(den_path)  # strict: every key of the test-time Denoiser, nothing else
-    assert dropped == [] and len(_state(den_path)) == len(den.state_dict())
+    assert dropped == [] and len(load_state(den_path)) == len(den.state_dict())
     load_sr(sr_path)
 
 

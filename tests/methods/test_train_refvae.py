@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from helpers.training_data import declare_tiny, fake_vgg19, smooth_images, train_log
+from helpers.training_data import declare_tiny, fake_vgg19, load_state, smooth_images, train_log
 from seeded_weights import seeded_state  # tests/methods is on sys.path
 
 from srbench import datasets as ds
@@ -76,10 +76,6 @@ def runs(env):
 
 
 
-def _state(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def test_presets_follow_the_paper():
     from srbench_methods.refvae.train import RefVAERecipe
 
@@ -109,7 +105,7 @@ def test_trains_and_the_loss_goes_down(runs, env):
 def test_pause_and_resume_is_exact(runs, env):
     assert not runs.paused.finished and runs.paused.provenance["steps"] == 3
     assert [p.name for p in runs.a.files] == ["ConVAE_4x.pth", "vgg_r41.pth"] == [p.name for p in runs.b.files]
-    ta, tb = _state(runs.a.files[0]), _state(runs.b.files[0])
+    ta, tb = load_state(runs.a.files[0]), load_state(runs.b.files[0])
     assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
     assert runs.a.validation == runs.b.validation
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
